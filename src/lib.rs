@@ -1,0 +1,33 @@
+//! # localrec
+//!
+//! An on-device recommender. This crate holds the pieces that run the same
+//! natively and in the browser (wasm32):
+//!
+//! - [`bundle`]: the model bundle file (tokenizer, config, int8 weights), validated on load;
+//! - [`tokenize`]: text → word pieces, as sentence-transformers does for MiniLM;
+//! - [`encoder`]: the quantised BERT sentence encoder (text → 384-float unit vector).
+//!
+//! ```no_run
+//! # fn main() -> localrec::Result<()> {
+//! let bytes = std::fs::read("models/build/minilm-l6-v2-int8.lrm").expect("bundle");
+//! let encoder = localrec::Encoder::from_bytes(&bytes)?;
+//! let v = encoder.embed("short, light reads for the train")?;
+//! assert_eq!(v.len(), encoder.dims());
+//! # Ok(()) }
+//! ```
+
+mod bert;
+pub mod bundle;
+pub mod config;
+pub mod encoder;
+pub mod error;
+pub mod testing;
+pub mod tokenize;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use bundle::{ModelBundle, Quant};
+pub use config::BertConfig;
+pub use encoder::{BatchOptions, Embeddings, Encoder};
+pub use error::{Error, Result};

@@ -1,0 +1,101 @@
+// The demo page: downloads the model bundle with progress, loads the wasm
+// encoder, and embeds what the user types. Exposes `window.localrecDemo`
+// ({ state, encoder, error }) so the browser tests can drive it.
+import init, { Encoder } from "./pkg/localrec.js";
+
+const demo = (window.localrecDemo = { state: "loading", encoder: null, error: null });
+const $ = (id) => document.getElementById(id);
+
+/** The bundle named by ?model= (a plain file name under /models/), else the int8 default. */
+function modelUrl() {
+  const name = new URLSearchParams(location.search).get("model") ?? "minilm-l6-v2-int8.lrm";
+  if (!/^[\w.-]+\.lrm$/.test(name)) throw new Error(`bad model name ${name}`);
+  return `./models/${name}`;
+}
+
+/** Fetches with a progress callback (loaded, total). */
+async function download(url, onProgress) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  const total = Number(res.headers.get("content-length")) || 0;
+  const reader = res.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.length;
+    onProgress(loaded, total);
+  }
+  const bytes = new Uint8Array(loaded);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return bytes;
+}
+
+function cosine(a, b) {
+  let dot = 0;
+  for (let i = 0; i < a.length; i++) dot += a[i] * b[i];
+  return dot; // both unit length
+}
+
+function render(texts, flat, dims) {
+  const body = $("results").tBodies[0];
+  body.replaceChildren();
+  const first = flat.subarray(0, dims);
+  texts.forEach((text, i) => {
+    const row = flat.subarray(i * dims, (i + 1) * dims);
+    const tr = document.createElement("tr");
+    const cells = [
+      text || "(empty)",
+      String(demo.encoder.tokenCount(text)),
+      Array.from(row.subarray(0, 6), (x) => x.toFixed(4)).join(" ") + " …",
+      cosine(first, row).toFixed(4),
+    ];
+    cells.forEach((c, j) => {
+      const td = document.createElement("td");
+      td.textContent = c;
+      if (j === 2) td.className = "vec";
+      tr.append(td);
+    });
+    body.append(tr);
+  });
+}
+
+async function main() {
+  const t0 = performance.now();
+  await init();
+  const bytes = await download(modelUrl(), (loaded, total) => {
+    $("progress").value = total ? loaded / total : 0;
+  });
+  $("progress").value = 1;
+  const t1 = performance.now();
+  demo.encoder = Encoder.load(bytes);
+  const t2 = performance.now();
+  $("status").textContent =
+    `Ready: ${demo.encoder.quant} model, ${demo.encoder.dims} dimensions ` +
+    `(download ${(t1 - t0).toFixed(0)} ms, load ${(t2 - t1).toFixed(0)} ms).`;
+  $("embed").disabled = false;
+  $("embed").addEventListener("click", () => {
+    const texts = $("texts").value.split("\n");
+    const t = performance.now();
+    try {
+      const flat = demo.encoder.embedBatch(texts);
+      render(texts, flat, demo.encoder.dims);
+      $("status").textContent = `Embedded ${texts.length} texts in ${(performance.now() - t).toFixed(0)} ms.`;
+    } catch (e) {
+      $("status").textContent = `Error: ${e.message}`;
+    }
+  });
+  demo.state = "ready";
+}
+
+main().catch((e) => {
+  demo.error = String(e?.message ?? e);
+  demo.state = "failed";
+  $("status").textContent = `Could not load the model: ${demo.error}`;
+});
