@@ -1,0 +1,139 @@
+//! The `localrec` binary: `model build`, `model inspect`, `embed`, and its errors.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use localrec::testing::{tiny_config, tiny_tokenizer_json, tiny_weights};
+use localrec::{Encoder, Quant};
+
+fn localrec(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_localrec"))
+        .args(args)
+        .env_remove("LOCALREC_MODEL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A command that does not read stdin may exit first: a broken pipe is fine then.
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn stderr_line(out: &Output) -> String {
+    let s = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(s.trim_end().lines().count(), 1, "one-line reason, got {s:?}");
+    s
+}
+
+/// A Hugging Face-style model folder holding the tiny random BERT.
+fn tiny_model_dir(dir: &std::path::Path) {
+    let config = tiny_config();
+    candle_core::safetensors::save(&tiny_weights(&config, 5), dir.join("model.safetensors")).unwrap();
+    std::fs::write(dir.join("config.json"), config.to_json()).unwrap();
+    std::fs::write(dir.join("tokenizer.json"), tiny_tokenizer_json()).unwrap();
+}
+
+#[test]
+fn builds_inspects_and_embeds_with_a_tiny_model() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_model_dir(dir.path());
+    let bundle = dir.path().join("out/tiny.lrm");
+    let from = dir.path().to_str().unwrap();
+    let out = localrec(&["model", "build", "--from", from, "-o", bundle.to_str().unwrap()], b"");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("int8"));
+
+    let out = localrec(&["model", "inspect", bundle.to_str().unwrap()], b"");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("quant:      int8") && text.contains("hidden 32"), "{text}");
+
+    // Three texts, the middle one empty; CRLF line ends are accepted.
+    let out = localrec(
+        &["embed", "--model", bundle.to_str().unwrap(), "--batch", "2"],
+        b"the good film\r\n\nwar story\n",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Vec<f32>> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let encoder = Encoder::from_bytes(&std::fs::read(&bundle).unwrap()).unwrap();
+    assert_eq!(encoder.quant(), Quant::Int8);
+    for (line, text) in lines.iter().zip(["the good film", "", "war story"]) {
+        assert_eq!(line.len(), 32);
+        assert!(common::cosine(line, &encoder.embed(text).unwrap()) > 0.99999, "{text:?}");
+    }
+}
+
+#[test]
+fn embeds_with_the_default_real_model() {
+    let refs = common::references();
+    let picked: Vec<&common::Reference> = refs.iter().filter(|r| r.source == "wikipedia film").take(3).collect();
+    let input: String = picked.iter().map(|r| format!("{}\n", r.text.replace('\n', " "))).collect();
+    common::bundle("minilm-l6-v2-int8.lrm"); // present, or a clear failure
+    // No --model: the default bundle under the working directory (the repo root here).
+    let out = localrec(&["embed"], input.as_bytes());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: Vec<Vec<f32>> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(got.len(), picked.len());
+    for (g, r) in got.iter().zip(&picked) {
+        assert_eq!(g.len(), 384);
+        assert!(common::cosine(g, &r.embedding) > 0.995);
+    }
+}
+
+#[test]
+fn bad_model_files_fail_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.lrm");
+    std::fs::write(&junk, b"this is not a model bundle at all, just some bytes").unwrap();
+    let out = localrec(&["embed", "--model", junk.to_str().unwrap()], b"hello\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(stderr_line(&out).contains("not a localrec model bundle"));
+
+    let out = localrec(&["embed", "--model", "/nonexistent/model.lrm"], b"hello\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_line(&out).contains("cannot read /nonexistent/model.lrm"));
+
+    let real = std::fs::read(common::bundle("minilm-l6-v2-int8.lrm")).unwrap();
+    let cut = dir.path().join("cut.lrm");
+    std::fs::write(&cut, &real[..real.len() / 3]).unwrap();
+    let out = localrec(&["embed", "--model", cut.to_str().unwrap()], b"hello\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_line(&out).contains("truncated"));
+
+    let out = localrec(&["model", "build", "--from", ".", "-o", "x.lrm", "--quant", "int4"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_line(&out).contains("unknown quantisation `int4`"));
+
+    let out = localrec(&["model", "build", "--from", dir.path().to_str().unwrap(), "-o", "x.lrm"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_line(&out).contains("config.json"));
+}
+
+#[test]
+fn invalid_utf8_on_stdin_is_reported_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_model_dir(dir.path());
+    let bundle = dir.path().join("t.lrm");
+    let from = dir.path().to_str().unwrap();
+    assert!(localrec(&["model", "build", "--from", from, "-o", bundle.to_str().unwrap(), "--quant", "f32"], b"")
+        .status
+        .success());
+    let out = localrec(&["embed", "--model", bundle.to_str().unwrap()], b"fine\n\xff\xfe\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_line(&out).contains("line 2 is not UTF-8"));
+}
