@@ -17,13 +17,23 @@ const SOURCE: &str = "Miami Connection is a 1987 independent martial arts action
 /// The longest prefix (in words) of SOURCE, repeated as needed, with exactly `tokens` word pieces.
 fn text_with_tokens(encoder: &Encoder, tokens: usize) -> String {
     let words: Vec<&str> = SOURCE.split_whitespace().cycle().take(400).collect();
-    let count = |n: usize| encoder.tokenizer().encode(&words[..n].join(" ")).map(|t| t.len()).unwrap_or(0);
-    let n = (1..words.len()).take_while(|&n| count(n) <= tokens).last().unwrap_or(1);
+    let count = |n: usize| {
+        encoder
+            .tokenizer()
+            .encode(&words[..n].join(" "))
+            .map(|t| t.len())
+            .unwrap_or(0)
+    };
+    let n = (1..words.len())
+        .take_while(|&n| count(n) <= tokens)
+        .last()
+        .unwrap_or(1);
     words[..n].join(" ")
 }
 
 fn bench(c: &mut Criterion) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/build/minilm-l6-v2-int8.lrm");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/build/minilm-l6-v2-int8.lrm");
     let bytes = std::fs::read(&path).expect("run scripts/setup.sh to build the model bundle");
     let encoder = Encoder::from_bytes(&bytes).expect("valid bundle");
 
@@ -41,10 +51,14 @@ fn bench(c: &mut Criterion) {
     let batch: Vec<&str> = vec![text.as_str(); 16];
     let mut group = c.benchmark_group("embed_batch16");
     group.throughput(Throughput::Elements(16));
-    group.bench_function("32", |b| b.iter(|| encoder.embed_batch(&batch).expect("embed")));
+    group.bench_function("32", |b| {
+        b.iter(|| encoder.embed_batch(&batch).expect("embed"))
+    });
     group.finish();
 
-    c.bench_function("load_int8_bundle", |b| b.iter(|| Encoder::from_bytes(&bytes).expect("load")));
+    c.bench_function("load_int8_bundle", |b| {
+        b.iter(|| Encoder::from_bytes(&bytes).expect("load"))
+    });
 }
 
 criterion_group! {

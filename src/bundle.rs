@@ -33,14 +33,21 @@ use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 
 use crate::config::BertConfig;
-use crate::error::{Error, Result};
+use crate::envelope::Envelope;
+use crate::error::{Error, FileKind, Result};
 
 /// The first eight bytes of every model bundle.
 pub const MAGIC: [u8; 8] = *b"LRMODEL\0";
 /// The bundle format version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 /// Size of the fixed header before the payload.
-pub const HEADER_LEN: usize = 32;
+pub const HEADER_LEN: usize = crate::envelope::HEADER_LEN;
+
+const ENVELOPE: Envelope = Envelope {
+    kind: FileKind::ModelBundle,
+    magic: MAGIC,
+    version: FORMAT_VERSION,
+};
 
 const KEY_CONFIG: &str = "localrec.config";
 const KEY_TOKENIZER: &str = "localrec.tokenizer";
@@ -213,7 +220,7 @@ impl ModelBundle {
 
     /// Parses and validates bundle bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let payload = open_envelope(bytes)?;
+        let payload = ENVELOPE.open(bytes)?;
         let mut reader = Cursor::new(payload);
         let content =
             gguf_file::Content::read(&mut reader).map_err(|e| Error::Container(e.to_string()))?;
@@ -296,7 +303,7 @@ impl ModelBundle {
         let mut payload = Cursor::new(Vec::new());
         gguf_file::write(&mut payload, &metadata, &tensors)
             .map_err(|e| Error::Container(e.to_string()))?;
-        Ok(seal_envelope(&payload.into_inner()))
+        Ok(ENVELOPE.seal(&payload.into_inner()))
     }
 
     /// The model configuration.
@@ -328,78 +335,6 @@ impl ModelBundle {
             .get(name)
             .ok_or_else(|| Error::MissingTensor(name.to_string()))
     }
-}
-
-/// Checks the header and checksum, returning the payload slice.
-fn open_envelope(bytes: &[u8]) -> Result<&[u8]> {
-    let available = bytes.len() as u64;
-    if bytes.len() < HEADER_LEN {
-        // Too short to even hold a header: say whether it is ours at all.
-        if bytes.len() >= MAGIC.len() && bytes[..MAGIC.len()] != MAGIC {
-            return Err(bad_magic(bytes));
-        }
-        return Err(Error::Truncated {
-            needed: HEADER_LEN as u64,
-            available,
-        });
-    }
-    if bytes[..8] != MAGIC {
-        return Err(bad_magic(bytes));
-    }
-    let version = read_u32(bytes, 8);
-    if version != FORMAT_VERSION {
-        return Err(Error::UnsupportedVersion {
-            found: version,
-            supported: FORMAT_VERSION,
-        });
-    }
-    let payload_len = read_u64(bytes, 16);
-    let needed = (HEADER_LEN as u64).saturating_add(payload_len);
-    if needed > available {
-        return Err(Error::Truncated { needed, available });
-    }
-    // `needed <= available <= usize::MAX`, so the cast is exact.
-    let payload = &bytes[HEADER_LEN..needed as usize];
-    let expected = read_u32(bytes, 24);
-    let found = crc32fast::hash(payload);
-    if expected != found {
-        return Err(Error::ChecksumMismatch { expected, found });
-    }
-    Ok(payload)
-}
-
-fn seal_envelope(payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(payload);
-    out
-}
-
-fn bad_magic(bytes: &[u8]) -> Error {
-    let mut found = [0u8; 8];
-    let n = bytes.len().min(8);
-    found[..n].copy_from_slice(&bytes[..n]);
-    Error::BadMagic {
-        found,
-        expected: MAGIC,
-    }
-}
-
-fn read_u32(bytes: &[u8], at: usize) -> u32 {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&bytes[at..at + 4]);
-    u32::from_le_bytes(b)
-}
-
-fn read_u64(bytes: &[u8], at: usize) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(b)
 }
 
 fn metadata_string(content: &gguf_file::Content, key: &'static str) -> Result<String> {
@@ -470,7 +405,7 @@ mod tests {
         b[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
         assert!(matches!(
             ModelBundle::from_bytes(&b),
-            Err(Error::UnsupportedVersion { found, supported: FORMAT_VERSION }) if found == FORMAT_VERSION + 1
+            Err(Error::UnsupportedVersion { found, supported: FORMAT_VERSION, .. }) if found == FORMAT_VERSION + 1
         ));
 
         let mut b = bytes.clone();
@@ -526,14 +461,14 @@ mod tests {
             b.tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
         let mut payload = Cursor::new(Vec::new());
         gguf_file::write(&mut payload, &meta, &tensors).unwrap();
-        seal_envelope(&payload.into_inner())
+        ENVELOPE.seal(&payload.into_inner())
     }
 
     #[test]
     fn missing_metadata_and_bad_quant_name() {
         let mut payload = Cursor::new(Vec::new());
         gguf_file::write(&mut payload, &[], &[]).unwrap();
-        let err = ModelBundle::from_bytes(&seal_envelope(&payload.into_inner())).unwrap_err();
+        let err = ModelBundle::from_bytes(&ENVELOPE.seal(&payload.into_inner())).unwrap_err();
         assert!(
             matches!(
                 err,

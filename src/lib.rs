@@ -17,9 +17,11 @@
 //! ```
 
 mod bert;
+mod binfmt;
 pub mod bundle;
 pub mod config;
 pub mod encoder;
+mod envelope;
 pub mod error;
 pub mod testing;
 pub mod tokenize;
@@ -30,4 +32,4 @@ mod wasm;
 pub use bundle::{ModelBundle, Quant};
 pub use config::BertConfig;
 pub use encoder::{BatchOptions, Embeddings, Encoder};
-pub use error::{Error, Result};
+pub use error::{Error, FileKind, Result};

@@ -26,14 +26,19 @@ fn localrec(args: &[&str], stdin: &[u8]) -> Output {
 
 fn stderr_line(out: &Output) -> String {
     let s = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(s.trim_end().lines().count(), 1, "one-line reason, got {s:?}");
+    assert_eq!(
+        s.trim_end().lines().count(),
+        1,
+        "one-line reason, got {s:?}"
+    );
     s
 }
 
 /// A Hugging Face-style model folder holding the tiny random BERT.
 fn tiny_model_dir(dir: &std::path::Path) {
     let config = tiny_config();
-    candle_core::safetensors::save(&tiny_weights(&config, 5), dir.join("model.safetensors")).unwrap();
+    candle_core::safetensors::save(&tiny_weights(&config, 5), dir.join("model.safetensors"))
+        .unwrap();
     std::fs::write(dir.join("config.json"), config.to_json()).unwrap();
     std::fs::write(dir.join("tokenizer.json"), tiny_tokenizer_json()).unwrap();
 }
@@ -44,21 +49,42 @@ fn builds_inspects_and_embeds_with_a_tiny_model() {
     tiny_model_dir(dir.path());
     let bundle = dir.path().join("out/tiny.lrm");
     let from = dir.path().to_str().unwrap();
-    let out = localrec(&["model", "build", "--from", from, "-o", bundle.to_str().unwrap()], b"");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = localrec(
+        &[
+            "model",
+            "build",
+            "--from",
+            from,
+            "-o",
+            bundle.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("int8"));
 
     let out = localrec(&["model", "inspect", bundle.to_str().unwrap()], b"");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(text.contains("quant:      int8") && text.contains("hidden 32"), "{text}");
+    assert!(
+        text.contains("quant:      int8") && text.contains("hidden 32"),
+        "{text}"
+    );
 
     // Three texts, the middle one empty; CRLF line ends are accepted.
     let out = localrec(
         &["embed", "--model", bundle.to_str().unwrap(), "--batch", "2"],
         b"the good film\r\n\nwar story\n",
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<Vec<f32>> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -69,19 +95,33 @@ fn builds_inspects_and_embeds_with_a_tiny_model() {
     assert_eq!(encoder.quant(), Quant::Int8);
     for (line, text) in lines.iter().zip(["the good film", "", "war story"]) {
         assert_eq!(line.len(), 32);
-        assert!(common::cosine(line, &encoder.embed(text).unwrap()) > 0.99999, "{text:?}");
+        assert!(
+            common::cosine(line, &encoder.embed(text).unwrap()) > 0.99999,
+            "{text:?}"
+        );
     }
 }
 
 #[test]
 fn embeds_with_the_default_real_model() {
     let refs = common::references();
-    let picked: Vec<&common::Reference> = refs.iter().filter(|r| r.source == "wikipedia film").take(3).collect();
-    let input: String = picked.iter().map(|r| format!("{}\n", r.text.replace('\n', " "))).collect();
+    let picked: Vec<&common::Reference> = refs
+        .iter()
+        .filter(|r| r.source == "wikipedia film")
+        .take(3)
+        .collect();
+    let input: String = picked
+        .iter()
+        .map(|r| format!("{}\n", r.text.replace('\n', " ")))
+        .collect();
     common::bundle("minilm-l6-v2-int8.lrm"); // present, or a clear failure
-    // No --model: the default bundle under the working directory (the repo root here).
+                                             // No --model: the default bundle under the working directory (the repo root here).
     let out = localrec(&["embed"], input.as_bytes());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got: Vec<Vec<f32>> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -115,11 +155,26 @@ fn bad_model_files_fail_with_one_line() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr_line(&out).contains("truncated"));
 
-    let out = localrec(&["model", "build", "--from", ".", "-o", "x.lrm", "--quant", "int4"], b"");
+    let out = localrec(
+        &[
+            "model", "build", "--from", ".", "-o", "x.lrm", "--quant", "int4",
+        ],
+        b"",
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr_line(&out).contains("unknown quantisation `int4`"));
 
-    let out = localrec(&["model", "build", "--from", dir.path().to_str().unwrap(), "-o", "x.lrm"], b"");
+    let out = localrec(
+        &[
+            "model",
+            "build",
+            "--from",
+            dir.path().to_str().unwrap(),
+            "-o",
+            "x.lrm",
+        ],
+        b"",
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr_line(&out).contains("config.json"));
 }
@@ -130,10 +185,25 @@ fn invalid_utf8_on_stdin_is_reported_with_its_line() {
     tiny_model_dir(dir.path());
     let bundle = dir.path().join("t.lrm");
     let from = dir.path().to_str().unwrap();
-    assert!(localrec(&["model", "build", "--from", from, "-o", bundle.to_str().unwrap(), "--quant", "f32"], b"")
-        .status
-        .success());
-    let out = localrec(&["embed", "--model", bundle.to_str().unwrap()], b"fine\n\xff\xfe\n");
+    assert!(localrec(
+        &[
+            "model",
+            "build",
+            "--from",
+            from,
+            "-o",
+            bundle.to_str().unwrap(),
+            "--quant",
+            "f32"
+        ],
+        b""
+    )
+    .status
+    .success());
+    let out = localrec(
+        &["embed", "--model", bundle.to_str().unwrap()],
+        b"fine\n\xff\xfe\n",
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr_line(&out).contains("line 2 is not UTF-8"));
 }
