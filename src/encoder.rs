@@ -38,6 +38,16 @@ pub struct Embeddings {
 }
 
 impl Embeddings {
+    /// Wraps row-major data; fails unless it is a whole number of `dims`-wide rows.
+    pub fn from_rows(dims: usize, data: Vec<f32>) -> Result<Self> {
+        if dims == 0 || !data.len().is_multiple_of(dims) {
+            return Err(crate::Error::InvalidInput {
+                what: "embeddings",
+                reason: format!("{} floats are not rows of {dims}", data.len()),
+            });
+        }
+        Ok(Self { dims, data })
+    }
     /// Number of rows (texts).
     pub fn len(&self) -> usize {
         self.data.len().checked_div(self.dims).unwrap_or(0)

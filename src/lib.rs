@@ -19,10 +19,13 @@
 mod bert;
 mod binfmt;
 pub mod bundle;
+pub mod catalogue;
 pub mod config;
 pub mod encoder;
 mod envelope;
 pub mod error;
+pub mod index;
+pub mod scoring;
 pub mod testing;
 pub mod tokenize;
 
