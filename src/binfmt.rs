@@ -35,9 +35,6 @@ impl ByteWriter {
         self.u32(s.len() as u32);
         self.bytes(s.as_bytes());
     }
-    pub fn len(&self) -> usize {
-        self.buf.len()
-    }
     pub fn into_inner(self) -> Vec<u8> {
         self.buf
     }

@@ -1,0 +1,1045 @@
+//! The ranker: profile + catalogue index → the top k items, each with why.
+//!
+//! `score = scene(item) · (α · relevance + (1 − α) · popularity)`, where
+//! relevance is `(r + 1) / 2` of `r = best interest match − push-away`, both
+//! in [0, 1]:
+//! - best interest match: `max_k cos(item, interest_k) · (0.7 + 0.3 · w_k / w_max)`;
+//! - push-away: `max_j (cos(item, negative_j) · w_j / w_max) − margin`, when positive,
+//!   so a rejected item and its neighbours sink;
+//! - popularity: the index's log-scaled popularity (or an override);
+//! - scene: the product of the factors of the scene's boosts that match the item.
+//!
+//! Hard filters (category, tags, price, attribute ranges or values, excluded
+//! ids, not-interested items, and seen items unless asked otherwise) remove
+//! items before scoring. With diversity λ > 0 the final list is chosen by MMR
+//! from a larger pool: `(1 − λ) · score − λ · max cos(item, already chosen)`.
+//! A profile with no signal gives popularity (scene-weighted): cold start.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::AttributeValue;
+use crate::error::{Error, Result};
+use crate::index::{CatalogueIndex, IndexedItem};
+use crate::profile::{Directions, IntentProfile, SignalSource};
+use crate::scoring::{top_k, Kernel, Query};
+
+/// A numeric range; either end may be open.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct NumericRange {
+    /// Inclusive lower bound.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Inclusive upper bound.
+    #[serde(default)]
+    pub max: Option<f64>,
+}
+
+impl NumericRange {
+    fn contains(&self, x: f64) -> bool {
+        self.min.is_none_or(|m| x >= m) && self.max.is_none_or(|m| x <= m)
+    }
+    fn validate(&self, what: &'static str) -> Result<()> {
+        for b in [self.min, self.max].into_iter().flatten() {
+            if !b.is_finite() {
+                return Err(Error::InvalidInput {
+                    what,
+                    reason: format!("range bound {b} is not a finite number"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A filter on one attribute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributeFilter {
+    /// Attribute name.
+    pub key: String,
+    /// Numeric range the value must fall in.
+    #[serde(default)]
+    pub range: Option<NumericRange>,
+    /// Values (strings) one of which the attribute must equal.
+    #[serde(default)]
+    pub one_of: Vec<String>,
+}
+
+impl AttributeFilter {
+    fn matches(&self, item: &IndexedItem) -> bool {
+        match item.attributes.get(&self.key) {
+            None => false,
+            Some(AttributeValue::Number(x)) => {
+                self.range.is_none_or(|r| r.contains(*x))
+                    && (self.one_of.is_empty()
+                        || self
+                            .one_of
+                            .iter()
+                            .any(|v| v.parse::<f64>().ok() == Some(*x)))
+            }
+            Some(AttributeValue::Text(s)) => {
+                self.range.is_none() && (self.one_of.is_empty() || self.one_of.contains(s))
+            }
+        }
+    }
+}
+
+/// Hard filters: an item must pass all of them.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Filters {
+    /// Allowed categories (empty: any).
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// The item must have at least one of these tags (empty: any).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Price range (items without a price fail a price filter).
+    #[serde(default)]
+    pub price: Option<NumericRange>,
+    /// Attribute conditions.
+    #[serde(default)]
+    pub attributes: Vec<AttributeFilter>,
+    /// Item ids never to return.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+impl Filters {
+    /// Does the item pass every filter (exclusions aside)?
+    pub fn matches(&self, item: &IndexedItem) -> bool {
+        (self.categories.is_empty()
+            || item
+                .category
+                .as_ref()
+                .is_some_and(|c| self.categories.contains(c)))
+            && (self.tags.is_empty() || item.tags.iter().any(|t| self.tags.contains(t)))
+            && self
+                .price
+                .is_none_or(|r| item.price.is_some_and(|p| r.contains(p)))
+            && self.attributes.iter().all(|f| f.matches(item))
+    }
+}
+
+/// What a scene boost applies to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BoostTarget {
+    /// Items of this category.
+    Category(String),
+    /// Items with this tag.
+    Tag(String),
+    /// Items whose attribute `key` lies in a range (numbers) or equals a value (strings).
+    Attribute {
+        /// Attribute name.
+        key: String,
+        /// Numeric range.
+        #[serde(default)]
+        range: Option<NumericRange>,
+        /// String value.
+        #[serde(default)]
+        equals: Option<String>,
+    },
+}
+
+/// One re-weighting rule of a scene.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Boost {
+    /// What it applies to.
+    pub target: BoostTarget,
+    /// Score multiplier (> 0; < 1 demotes).
+    pub factor: f32,
+}
+
+/// A named context ("gift", "commute") that re-weights categories, tags or attributes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scene {
+    /// Name shown in explanations.
+    pub name: String,
+    /// Rules; every matching rule's factor multiplies the score.
+    pub boosts: Vec<Boost>,
+}
+
+impl Scene {
+    /// The product of the factors of the boosts that match the item.
+    pub fn factor(&self, item: &IndexedItem) -> f32 {
+        self.boosts
+            .iter()
+            .filter(|b| match &b.target {
+                BoostTarget::Category(c) => item.category.as_ref() == Some(c),
+                BoostTarget::Tag(t) => item.tags.contains(t),
+                BoostTarget::Attribute { key, range, equals } => match item.attributes.get(key) {
+                    Some(AttributeValue::Number(x)) => range.is_some_and(|r| r.contains(*x)),
+                    Some(AttributeValue::Text(s)) => equals.as_ref() == Some(s),
+                    None => false,
+                },
+            })
+            .map(|b| b.factor)
+            .product()
+    }
+    fn validate(&self) -> Result<()> {
+        for b in &self.boosts {
+            if !(b.factor.is_finite() && b.factor > 0.0) {
+                return Err(Error::InvalidInput {
+                    what: "scene",
+                    reason: format!(
+                        "scene `{}` has factor {}: must be a positive number",
+                        self.name, b.factor
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What to rank and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RankOptions {
+    /// How many results.
+    pub k: usize,
+    /// Weight of relevance against popularity, in [0, 1].
+    pub alpha: f32,
+    /// MMR diversity λ in [0, 1] (0: off).
+    pub diversity: f32,
+    /// Leave out items the user already interacted with.
+    pub exclude_seen: bool,
+    /// Cosine to a rejected item under which it has no effect.
+    pub negative_margin: f32,
+    /// Hard filters.
+    pub filters: Filters,
+    /// Optional scene.
+    pub scene: Option<Scene>,
+    /// "Now" for time decay (unix seconds).
+    pub now: i64,
+}
+
+impl Default for RankOptions {
+    fn default() -> Self {
+        Self {
+            k: 10,
+            alpha: 0.9,
+            diversity: 0.0,
+            exclude_seen: true,
+            negative_margin: 0.25,
+            filters: Filters::default(),
+            scene: None,
+            now: 0,
+        }
+    }
+}
+
+impl RankOptions {
+    /// Checks every number is in range.
+    pub fn validate(&self) -> Result<()> {
+        let unit = |what: &'static str, x: f32| {
+            if (0.0..=1.0).contains(&x) {
+                Ok(())
+            } else {
+                Err(Error::InvalidInput {
+                    what,
+                    reason: format!("{x} is not in [0, 1]"),
+                })
+            }
+        };
+        unit("alpha", self.alpha)?;
+        unit("diversity", self.diversity)?;
+        if !(self.negative_margin.is_finite() && (-1.0..=1.0).contains(&self.negative_margin)) {
+            return Err(Error::InvalidInput {
+                what: "negative_margin",
+                reason: format!("{} is not in [-1, 1]", self.negative_margin),
+            });
+        }
+        if self.k == 0 || self.k > 10_000 {
+            return Err(Error::InvalidInput {
+                what: "k",
+                reason: format!("{} is not between 1 and 10000", self.k),
+            });
+        }
+        if let Some(p) = &self.filters.price {
+            p.validate("price filter")?;
+        }
+        for a in &self.filters.attributes {
+            if let Some(r) = &a.range {
+                r.validate("attribute filter")?;
+            }
+        }
+        if let Some(s) = &self.scene {
+            s.validate()?;
+        }
+        Ok(())
+    }
+}
+
+/// Up or down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// Pulled this item up.
+    Up,
+    /// Pushed items like this one down.
+    Down,
+}
+
+/// One reason a result is where it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    /// Up or down.
+    pub effect: Effect,
+    /// The user's words, an item title, "popular", or the scene's name.
+    pub feedback: String,
+    /// The item the feedback was about, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// How much it moved the score (signed).
+    pub weight: f32,
+}
+
+/// One ranked item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// Item id.
+    pub id: String,
+    /// Item title.
+    pub title: String,
+    /// Final score (higher first).
+    pub score: f32,
+    /// Relevance to the profile in [0, 1] (0.5 = neutral).
+    pub relevance: f32,
+    /// Normalised popularity.
+    pub popularity: f32,
+    /// Why it is here.
+    pub why: Vec<Reason>,
+    /// Position in the index.
+    #[serde(skip)]
+    pub index: usize,
+}
+
+/// Ranks one catalogue index.
+#[derive(Debug, Clone)]
+pub struct Ranker<'a> {
+    index: &'a CatalogueIndex,
+    popularity: &'a [f32],
+    kernel: Kernel,
+}
+
+impl<'a> Ranker<'a> {
+    /// A ranker over `index`, with the index's popularity.
+    pub fn new(index: &'a CatalogueIndex) -> Self {
+        Self {
+            index,
+            popularity: index.popularity(),
+            kernel: Kernel::detect(),
+        }
+    }
+
+    /// Uses another popularity (one value in [0, 1] per item), e.g. counts the evaluation may see.
+    pub fn with_popularity(mut self, popularity: &'a [f32]) -> Result<Self> {
+        if popularity.len() != self.index.len() || popularity.iter().any(|p| !p.is_finite()) {
+            return Err(Error::InvalidInput {
+                what: "popularity",
+                reason: format!(
+                    "needs {} finite values, got {}",
+                    self.index.len(),
+                    popularity.len()
+                ),
+            });
+        }
+        self.popularity = popularity;
+        Ok(self)
+    }
+
+    /// The top `options.k` items for `profile`.
+    pub fn rank(
+        &self,
+        profile: &IntentProfile,
+        options: &RankOptions,
+    ) -> Result<Vec<Recommendation>> {
+        options.validate()?;
+        profile.check_model(self.index.model_id(), self.index.dims())?;
+        let mut excluded: BTreeSet<&str> =
+            options.filters.exclude.iter().map(String::as_str).collect();
+        excluded.extend(profile.not_interested().iter().map(String::as_str));
+        if options.exclude_seen {
+            excluded.extend(profile.touched().iter().map(String::as_str));
+        }
+        let directions = profile.directions(options.now);
+        let chosen = self.select(&directions, &excluded, options);
+        Ok(chosen
+            .into_iter()
+            .map(|(i, score, relevance)| {
+                let item = &self.index.items()[i];
+                Recommendation {
+                    id: item.id.clone(),
+                    title: item.title.clone(),
+                    score,
+                    relevance,
+                    popularity: self.popularity[i],
+                    why: self.explain(i, profile, &directions, options),
+                    index: i,
+                }
+            })
+            .collect())
+    }
+
+    /// Ranks by directions alone (no explanations): (index, score, relevance), best first.
+    pub fn select(
+        &self,
+        directions: &Directions,
+        excluded: &BTreeSet<&str>,
+        options: &RankOptions,
+    ) -> Vec<(usize, f32, f32)> {
+        let items = self.index.items();
+        let m = self.index.matrix();
+        let eligible: Vec<usize> = (0..items.len())
+            .filter(|&i| {
+                !excluded.contains(items[i].id.as_str()) && options.filters.matches(&items[i])
+            })
+            .collect();
+        let scene = |i: usize| options.scene.as_ref().map_or(1.0, |s| s.factor(&items[i]));
+        let alpha = if directions.is_empty() {
+            0.0
+        } else {
+            options.alpha
+        };
+
+        let interests: Vec<(Query, f32)> = {
+            let wmax = directions
+                .interests
+                .iter()
+                .map(|d| d.weight)
+                .fold(0.0, f32::max);
+            directions
+                .interests
+                .iter()
+                .map(|d| (Query::new(&d.vector), 0.7 + 0.3 * d.weight / wmax))
+                .collect()
+        };
+        let negatives: Vec<(Query, f32)> = {
+            let wmax = directions
+                .negatives
+                .iter()
+                .map(|d| d.weight)
+                .fold(0.0, f32::max);
+            directions
+                .negatives
+                .iter()
+                .map(|d| (Query::new(&d.vector), d.weight / wmax))
+                .collect()
+        };
+        let positive = |i: usize| -> f32 {
+            interests
+                .iter()
+                .map(|(q, g)| m.score(self.kernel, i, q) * g)
+                .fold(
+                    if interests.is_empty() {
+                        0.0
+                    } else {
+                        f32::NEG_INFINITY
+                    },
+                    f32::max,
+                )
+        };
+        let push = |i: usize| -> f32 {
+            negatives
+                .iter()
+                .map(|(q, h)| m.score(self.kernel, i, q) * h - options.negative_margin)
+                .fold(0.0, f32::max)
+        };
+        let combine = |i: usize, r: f32| -> (f32, f32) {
+            let relevance = ((r + 1.0) / 2.0).clamp(0.0, 1.0);
+            (
+                scene(i) * (alpha * relevance + (1.0 - alpha) * self.popularity[i]),
+                relevance,
+            )
+        };
+
+        // Upper bounds ignore the push-away (it only lowers scores); exact scores are
+        // computed for the best bounds until no unexamined bound can beat the pool.
+        let pos: Vec<f32> = eligible.iter().map(|&i| positive(i)).collect();
+        let upper: Vec<(usize, f32)> = eligible
+            .iter()
+            .zip(&pos)
+            .map(|(&i, &p)| (i, combine(i, p).0))
+            .collect();
+        let pool = if options.diversity > 0.0 {
+            (options.k * 5).max(50)
+        } else {
+            options.k
+        };
+        let pos_of = |i: usize| pos[eligible.partition_point(|&e| e < i)];
+        let mut take = if negatives.is_empty() { pool } else { pool * 4 };
+        let exact = loop {
+            let best = top_k(upper.iter().copied(), take.saturating_add(1));
+            let examined = &best[..best.len().min(take)];
+            let mut exact: Vec<(usize, f32, f32)> = examined
+                .iter()
+                .map(|&(i, _)| {
+                    let (s, r) = combine(i, pos_of(i) - push(i));
+                    (i, s, r)
+                })
+                .collect();
+            exact.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let next_bound = best.get(take).map(|b| b.1);
+            let settled = match (next_bound, exact.get(pool.saturating_sub(1))) {
+                (None, _) => true,
+                (Some(bound), Some(&(_, s, _))) => s >= bound,
+                (Some(_), None) => false,
+            };
+            if settled || take >= upper.len() {
+                exact.truncate(pool);
+                break exact;
+            }
+            take = take.saturating_mul(4);
+        };
+        if options.diversity > 0.0 {
+            self.mmr(exact, options.k, options.diversity)
+        } else {
+            exact.into_iter().take(options.k).collect()
+        }
+    }
+
+    /// Greedy maximal marginal relevance over a scored pool.
+    fn mmr(&self, pool: Vec<(usize, f32, f32)>, k: usize, lambda: f32) -> Vec<(usize, f32, f32)> {
+        let m = self.index.matrix();
+        let queries: Vec<Query> = pool
+            .iter()
+            .map(|&(i, _, _)| Query::new(&self.index.vector(i)))
+            .collect();
+        let mut max_sim = vec![f32::NEG_INFINITY; pool.len()];
+        let mut taken = vec![false; pool.len()];
+        let mut out = Vec::with_capacity(k);
+        while out.len() < k.min(pool.len()) {
+            let mut best: Option<(usize, f32)> = None;
+            for (p, &(_, score, _)) in pool.iter().enumerate() {
+                if taken[p] {
+                    continue;
+                }
+                let penalty = if out.is_empty() { 0.0 } else { max_sim[p] };
+                let value = (1.0 - lambda) * score - lambda * penalty;
+                if best.is_none_or(|(_, v)| value > v) {
+                    best = Some((p, value));
+                }
+            }
+            let Some((p, _)) = best else { break };
+            taken[p] = true;
+            out.push(pool[p]);
+            for (o, &(i, _, _)) in pool.iter().enumerate() {
+                if !taken[o] {
+                    max_sim[o] = max_sim[o].max(m.score(self.kernel, i, &queries[p]));
+                }
+            }
+        }
+        out
+    }
+
+    /// The feedback that pulled item `i` up most, and the rejection that pushed its neighbours down.
+    fn explain(
+        &self,
+        i: usize,
+        profile: &IntentProfile,
+        directions: &Directions,
+        options: &RankOptions,
+    ) -> Vec<Reason> {
+        let m = self.index.matrix();
+        let hl = profile.settings().half_life_days;
+        let describe = |source: &SignalSource| -> (String, Option<String>) {
+            match source {
+                SignalSource::Said(t) => (t.clone(), None),
+                SignalSource::Review { item, text } => (text.clone(), Some(item.clone())),
+                SignalSource::Item(id) => {
+                    let title = self
+                        .index
+                        .position(id)
+                        .and_then(|p| self.index.item(p))
+                        .map(|it| it.title.clone());
+                    (
+                        title
+                            .filter(|t| !t.is_empty())
+                            .unwrap_or_else(|| id.clone()),
+                        Some(id.clone()),
+                    )
+                }
+            }
+        };
+        let mut ups: Vec<(f32, Reason)> = Vec::new();
+        let mut down: Option<(f32, Reason)> = None;
+        for s in profile.signals() {
+            let w = s.decayed(options.now, hl);
+            if w == 0.0 {
+                continue;
+            }
+            let cos = m.score(self.kernel, i, &Query::new(&s.vector()));
+            let (feedback, item) = describe(&s.source);
+            if w > 0.0 && cos > 0.0 {
+                ups.push((
+                    w * cos,
+                    Reason {
+                        effect: Effect::Up,
+                        feedback,
+                        item,
+                        weight: w * cos,
+                    },
+                ));
+            } else if w < 0.0 && cos > options.negative_margin {
+                let push = -w * (cos - options.negative_margin);
+                if down.as_ref().is_none_or(|(p, _)| push > *p) {
+                    down = Some((
+                        push,
+                        Reason {
+                            effect: Effect::Down,
+                            feedback,
+                            item,
+                            weight: -push,
+                        },
+                    ));
+                }
+            }
+        }
+        ups.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut why: Vec<Reason> = ups.into_iter().take(2).map(|(_, r)| r).collect();
+        why.extend(down.map(|(_, r)| r));
+        if directions.interests.is_empty() {
+            why.push(Reason {
+                effect: Effect::Up,
+                feedback: "popular".into(),
+                item: None,
+                weight: self.popularity[i],
+            });
+        }
+        if let Some(scene) = &options.scene {
+            let f = scene.factor(&self.index.items()[i]);
+            if f != 1.0 {
+                why.push(Reason {
+                    effect: if f > 1.0 { Effect::Up } else { Effect::Down },
+                    feedback: format!("scene: {}", scene.name),
+                    item: None,
+                    weight: f.ln(),
+                });
+            }
+        }
+        why
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::catalogue::CatalogueItem;
+    use crate::encoder::Embeddings;
+    use crate::profile::{ProfileSettings, Signal};
+
+    pub const DIMS: usize = 8;
+
+    /// A unit vector mostly along `axis`, tilted toward `axis + 1` by `tilt`.
+    pub fn dir(axis: usize, tilt: f32) -> Vec<f32> {
+        let mut v = vec![0.0; DIMS];
+        v[axis % DIMS] = 1.0;
+        v[(axis + 1) % DIMS] = tilt;
+        let n = (1.0 + tilt * tilt).sqrt();
+        v.iter().map(|x| x / n).collect()
+    }
+
+    /// 16 items: two per axis (a slightly tilted twin), categories by axis parity,
+    /// price = index, popularity rising with index.
+    pub fn index() -> CatalogueIndex {
+        let mut items = Vec::new();
+        let mut data = Vec::new();
+        for i in 0..16 {
+            let axis = i / 2;
+            items.push(CatalogueItem {
+                id: format!("i{i}"),
+                title: format!("Item {i}"),
+                text: Some(format!("text {i}")),
+                category: Some(if axis % 2 == 0 { "even" } else { "odd" }.into()),
+                tags: vec![format!("axis{axis}")],
+                price: Some(i as f64),
+                popularity: Some(i as f64),
+                url: None,
+                attributes: [(
+                    "year".to_string(),
+                    AttributeValue::Number(1990.0 + i as f64),
+                )]
+                .into_iter()
+                .collect(),
+            });
+            data.extend(dir(axis, if i % 2 == 0 { 0.0 } else { 0.2 }));
+        }
+        CatalogueIndex::from_embeddings(
+            &items,
+            &Embeddings::from_rows(DIMS, data).unwrap(),
+            "m",
+            50,
+        )
+        .unwrap()
+    }
+
+    pub fn profile() -> IntentProfile {
+        IntentProfile::new("m", DIMS, ProfileSettings::default()).unwrap()
+    }
+
+    fn ids(r: &[Recommendation]) -> Vec<String> {
+        r.iter().map(|x| x.id.clone()).collect()
+    }
+
+    #[test]
+    fn cold_start_is_popularity() {
+        let index = index();
+        let r = Ranker::new(&index)
+            .rank(
+                &profile(),
+                &RankOptions {
+                    k: 3,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(ids(&r), ["i15", "i14", "i13"]);
+        assert!(r[0].why.iter().any(|w| w.feedback == "popular"));
+    }
+
+    #[test]
+    fn a_wish_pulls_its_items_up_and_says_why() {
+        let index = index();
+        let mut p = profile();
+        p.add_signal(
+            Signal::new(
+                0,
+                1.0,
+                &dir(2, 0.0),
+                SignalSource::Said("axis two please".into()),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let r = Ranker::new(&index)
+            .rank(
+                &p,
+                &RankOptions {
+                    k: 2,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(ids(&r), ["i4", "i5"]);
+        assert_eq!(r[0].why[0].feedback, "axis two please");
+        assert_eq!(r[0].why[0].effect, Effect::Up);
+        assert!(r[0].score >= r[1].score);
+    }
+
+    #[test]
+    fn two_interests_both_show() {
+        let index = index();
+        let mut p = profile();
+        for t in 0..3 {
+            p.add_signal(
+                Signal::new(t, 1.0, &dir(1, 0.0), SignalSource::Said("cooking".into())).unwrap(),
+            )
+            .unwrap();
+        }
+        p.add_signal(
+            Signal::new(3, 1.0, &dir(5, 0.0), SignalSource::Said("cycling".into())).unwrap(),
+        )
+        .unwrap();
+        let r = Ranker::new(&index)
+            .rank(
+                &p,
+                &RankOptions {
+                    k: 4,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let got = ids(&r);
+        assert!(
+            got.contains(&"i2".to_string()) && got.contains(&"i10".to_string()),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_rejection_pushes_the_item_and_its_neighbours_down() {
+        let index = index();
+        let mut p = profile();
+        // Wants axis 3 or axis 4 equally; rejects item i6 (axis 3).
+        p.add_signal(
+            Signal::new(
+                0,
+                1.0,
+                &dir(3, 1.0),
+                SignalSource::Said("three or four".into()),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let before = Ranker::new(&index)
+            .rank(
+                &p,
+                &RankOptions {
+                    k: 4,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert!(
+            ids(&before)[..2].contains(&"i6".to_string())
+                || ids(&before)[..2].contains(&"i7".to_string())
+        );
+        p.add_signal(
+            Signal::new(1, -1.0, &index.vector(6), SignalSource::Item("i6".into())).unwrap(),
+        )
+        .unwrap();
+        p.mark_touched("i6");
+        let after = Ranker::new(&index)
+            .rank(
+                &p,
+                &RankOptions {
+                    k: 3,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let got = ids(&after);
+        assert!(!got.contains(&"i6".to_string()));
+        assert_eq!(&got[..2], ["i8", "i9"], "axis 4 now wins: {got:?}");
+        let i7 = after.iter().find(|r| r.id == "i7");
+        if let Some(r) = i7 {
+            assert!(r
+                .why
+                .iter()
+                .any(|w| w.effect == Effect::Down && w.item.as_deref() == Some("i6")));
+        }
+    }
+
+    #[test]
+    fn filters_exclusions_and_seen_items() {
+        let index = index();
+        let mut p = profile();
+        p.mark_touched("i15");
+        p.mark_not_interested("i14");
+        let opts = RankOptions {
+            k: 20,
+            filters: Filters {
+                categories: vec!["even".into()],
+                price: Some(NumericRange {
+                    min: Some(2.0),
+                    max: None,
+                }),
+                attributes: vec![AttributeFilter {
+                    key: "year".into(),
+                    range: Some(NumericRange {
+                        min: None,
+                        max: Some(2003.0),
+                    }),
+                    one_of: vec![],
+                }],
+                exclude: vec!["i12".into()],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let got = ids(&Ranker::new(&index).rank(&p, &opts).unwrap());
+        assert_eq!(got, ["i13", "i9", "i8", "i5", "i4"]);
+        let all = Ranker::new(&index)
+            .rank(
+                &p,
+                &RankOptions {
+                    k: 20,
+                    exclude_seen: false,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert!(ids(&all).contains(&"i15".to_string()));
+        assert!(
+            !ids(&all).contains(&"i14".to_string()),
+            "not interested is never shown"
+        );
+        let tagged = Filters {
+            tags: vec!["axis0".into()],
+            ..Default::default()
+        };
+        let got = ids(&Ranker::new(&index)
+            .rank(
+                &p,
+                &RankOptions {
+                    filters: tagged,
+                    ..Default::default()
+                },
+            )
+            .unwrap());
+        assert_eq!(got, ["i1", "i0"]);
+    }
+
+    #[test]
+    fn scenes_reweight_and_explain() {
+        let index = index();
+        let scene = Scene {
+            name: "commute".into(),
+            boosts: vec![Boost {
+                target: BoostTarget::Category("even".into()),
+                factor: 3.0,
+            }],
+        };
+        let r = Ranker::new(&index)
+            .rank(
+                &profile(),
+                &RankOptions {
+                    k: 2,
+                    scene: Some(scene),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            ids(&r),
+            ["i13", "i12"],
+            "even items, boosted past the most popular odd ones"
+        );
+        assert!(r
+            .iter()
+            .all(|x| index.item(x.index).unwrap().category.as_deref() == Some("even")));
+        assert!(r[0].why.iter().any(|w| w.feedback == "scene: commute"));
+    }
+
+    #[test]
+    fn diversity_spreads_the_list() {
+        let index = index();
+        let mut p = profile();
+        p.add_signal(
+            Signal::new(0, 1.0, &dir(0, 0.5), SignalSource::Said("zero-ish".into())).unwrap(),
+        )
+        .unwrap();
+        let plain = Ranker::new(&index)
+            .rank(
+                &p,
+                &RankOptions {
+                    k: 2,
+                    alpha: 1.0,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(ids(&plain), ["i1", "i0"], "the twins");
+        let diverse = Ranker::new(&index)
+            .rank(
+                &p,
+                &RankOptions {
+                    k: 2,
+                    alpha: 1.0,
+                    diversity: 0.7,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(diverse[0].id, "i1");
+        assert_ne!(diverse[1].id, "i0", "a twin is not a diverse second pick");
+    }
+
+    #[test]
+    fn bad_options_and_foreign_profiles_are_errors() {
+        let index = index();
+        let r = Ranker::new(&index);
+        for opts in [
+            RankOptions {
+                alpha: f32::NAN,
+                ..Default::default()
+            },
+            RankOptions {
+                alpha: 1.5,
+                ..Default::default()
+            },
+            RankOptions {
+                diversity: -0.1,
+                ..Default::default()
+            },
+            RankOptions {
+                k: 0,
+                ..Default::default()
+            },
+            RankOptions {
+                filters: Filters {
+                    price: Some(NumericRange {
+                        min: Some(f64::NAN),
+                        max: None,
+                    }),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            RankOptions {
+                scene: Some(Scene {
+                    name: "x".into(),
+                    boosts: vec![Boost {
+                        target: BoostTarget::Tag("t".into()),
+                        factor: 0.0,
+                    }],
+                }),
+                ..Default::default()
+            },
+        ] {
+            assert!(
+                matches!(r.rank(&profile(), &opts), Err(Error::InvalidInput { .. })),
+                "{opts:?}"
+            );
+        }
+        let foreign = IntentProfile::new("other", DIMS, ProfileSettings::default()).unwrap();
+        assert!(matches!(
+            r.rank(&foreign, &RankOptions::default()),
+            Err(Error::ModelMismatch { .. })
+        ));
+        assert!(r.clone().with_popularity(&[0.5]).is_err());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+            #[test]
+            fn rankings_respect_filters_never_repeat_and_are_sorted(
+                signals in proptest::collection::vec((0usize..8, -1.0f32..1.0, 0.0f32..1.0), 0..6),
+                k in 1usize..20,
+                alpha in 0.0f32..=1.0,
+                min_price in 0.0f64..16.0,
+                even in any::<bool>(),
+                touched in proptest::collection::vec(0usize..16, 0..4),
+            ) {
+                let index = index();
+                let mut p = profile();
+                for (t, (axis, w, tilt)) in signals.iter().enumerate() {
+                    if *w != 0.0 {
+                        p.add_signal(Signal::new(t as i64, *w, &dir(*axis, *tilt), SignalSource::Said("s".into())).unwrap()).unwrap();
+                    }
+                }
+                for t in &touched { p.mark_touched(&format!("i{t}")); }
+                let category = if even { "even" } else { "odd" };
+                let opts = RankOptions {
+                    k, alpha,
+                    filters: Filters { categories: vec![category.into()], price: Some(NumericRange { min: Some(min_price), max: None }), ..Default::default() },
+                    ..Default::default()
+                };
+                let r = Ranker::new(&index).rank(&p, &opts).unwrap();
+                prop_assert!(r.len() <= k);
+                let mut seen = std::collections::HashSet::new();
+                for (n, x) in r.iter().enumerate() {
+                    let item = index.item(x.index).unwrap();
+                    prop_assert_eq!(item.category.as_deref(), Some(category));
+                    prop_assert!(item.price.unwrap() >= min_price);
+                    prop_assert!(!p.touched().contains(&x.id));
+                    prop_assert!(seen.insert(x.id.clone()), "repeated {}", x.id);
+                    prop_assert!(x.score.is_finite());
+                    if n > 0 { prop_assert!(r[n - 1].score >= x.score); }
+                }
+                // Every eligible item that is missing scores no higher than the last returned.
+                let eligible = (0..16).filter(|&i| {
+                    let it = index.item(i).unwrap();
+                    it.category.as_deref() == Some(category) && it.price.unwrap() >= min_price && !p.touched().contains(&it.id)
+                }).count();
+                prop_assert_eq!(r.len(), k.min(eligible));
+            }
+        }
+    }
+}
