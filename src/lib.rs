@@ -24,6 +24,7 @@ pub mod config;
 pub mod encoder;
 mod envelope;
 pub mod error;
+pub mod eval;
 pub mod feedback;
 pub mod index;
 pub mod polarity;

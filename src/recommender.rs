@@ -182,3 +182,114 @@ impl Recommender {
         Ranker::new(&self.index).rank(profile, options)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::CatalogueItem;
+    use crate::testing::tiny_bundle;
+    use crate::Quant;
+
+    fn recommender() -> Recommender {
+        let encoder = Encoder::from_bundle(tiny_bundle(Quant::F32, 9)).unwrap();
+        let items: Vec<CatalogueItem> = [
+            "war story",
+            "funny comedy",
+            "quick read",
+            "long film",
+            "love story",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| CatalogueItem {
+            id: format!("x{i}"),
+            title: t.to_string(),
+            text: Some(t.to_string()),
+            category: None,
+            tags: vec![],
+            price: None,
+            popularity: Some(i as f64),
+            url: None,
+            attributes: Default::default(),
+        })
+        .collect();
+        let index = CatalogueIndex::build(&encoder, &items, 40, |_, _| {}).unwrap();
+        Recommender::new(encoder, index).unwrap()
+    }
+
+    #[test]
+    fn bad_feedback_changes_nothing() {
+        let r = recommender();
+        let mut p = r.new_profile(ProfileSettings::default()).unwrap();
+        r.record(&mut p, &Feedback::action(1, "x1", FeedbackKind::Like))
+            .unwrap();
+        let before = p.clone();
+        for bad in [
+            Feedback::action(2, "nope", FeedbackKind::Like),
+            Feedback::rating(2, "x1", 9.0, None),
+            Feedback::rating(2, "x1", f32::NAN, Some("text".into())),
+            Feedback::text(2, ""),
+            Feedback::default(),
+        ] {
+            assert!(r.record(&mut p, &bad).is_err(), "{bad:?}");
+            assert_eq!(p, before, "{bad:?} left a trace");
+        }
+        assert!(matches!(
+            r.record(&mut p, &Feedback::action(2, "nope", FeedbackKind::Like)),
+            Err(Error::UnknownItem(id)) if id == "nope"
+        ));
+        let mut foreign = IntentProfile::new("other", 32, ProfileSettings::default()).unwrap();
+        assert!(matches!(
+            r.record(&mut foreign, &Feedback::text(0, "hi")),
+            Err(Error::ModelMismatch { .. })
+        ));
+        assert!(r
+            .record_embedded(&mut p, &Feedback::text(0, "hi"), Some(&[1.0; 3]))
+            .is_err());
+    }
+
+    #[test]
+    fn feedback_kinds_become_signals() {
+        let r = recommender();
+        let mut p = r.new_profile(ProfileSettings::default()).unwrap();
+        r.record(&mut p, &Feedback::rating(1, "x0", 5.0, None))
+            .unwrap();
+        r.record(&mut p, &Feedback::rating(2, "x1", 3.0, None))
+            .unwrap();
+        r.record(
+            &mut p,
+            &Feedback::rating(3, "x2", 1.0, Some("boring".into())),
+        )
+        .unwrap();
+        r.record(
+            &mut p,
+            &Feedback::action(4, "x3", FeedbackKind::NotInterested),
+        )
+        .unwrap();
+        r.record(&mut p, &Feedback::text(5, "a quick funny read"))
+            .unwrap();
+        let w: Vec<f32> = p.signals().iter().map(|s| s.weight).collect();
+        assert_eq!(
+            &w[..4],
+            &[1.0, -1.0, -0.5, -1.0],
+            "5★ +1, 3★ nothing, 1★ −1 and its text −0.5, not interested −1"
+        );
+        assert_eq!(w.len(), 5);
+        assert!(
+            p.touched().contains("x1"),
+            "a neutral rating still marks the item seen"
+        );
+        assert!(p.not_interested().contains("x3"));
+        let recs = r
+            .recommend(
+                &p,
+                &RankOptions {
+                    k: 5,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let ids: Vec<&str> = recs.iter().map(|x| x.id.as_str()).collect();
+        assert_eq!(ids, ["x4"], "everything else was touched or rejected");
+    }
+}

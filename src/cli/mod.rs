@@ -1,7 +1,10 @@
 //! Argument parsing and dispatch for the `localrec` CLI. Each subcommand lives
 //! in its own module; errors end the process with one line on stderr and exit 1.
 
+mod convert;
 mod embed;
+mod eval;
+mod index;
 mod model;
 
 use std::path::PathBuf;
@@ -30,6 +33,14 @@ enum Command {
     Model(model::ModelCommand),
     /// Embed text: one text per line on stdin, one JSON array per line on stdout.
     Embed(embed::EmbedArgs),
+    /// Build catalogue indexes.
+    #[command(subcommand)]
+    Index(index::IndexCommand),
+    /// Convert public data sets to the catalogue and events formats.
+    #[command(subcommand)]
+    Convert(convert::ConvertCommand),
+    /// Evaluate rankings on held-out users against baselines.
+    Eval(eval::EvalArgs),
 }
 
 /// A CLI failure: a library error, or one with the file it concerns.
@@ -55,6 +66,9 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Model(cmd) => model::run(cmd).map_err(CliError::from),
         Command::Embed(args) => embed::run(args),
+        Command::Index(cmd) => index::run(cmd),
+        Command::Convert(cmd) => convert::run(cmd),
+        Command::Eval(args) => eval::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -87,4 +101,90 @@ pub fn read_file(path: &std::path::Path) -> localrec::Result<Vec<u8>> {
         context: format!("cannot read {}", path.display()),
         source,
     })
+}
+
+/// Maps an I/O error on `path` to a library error naming the file.
+pub fn io_error(path: &std::path::Path) -> impl Fn(std::io::Error) -> localrec::Error + '_ {
+    move |source| localrec::Error::Io {
+        context: format!("{}", path.display()),
+        source,
+    }
+}
+
+/// Opens a file for reading, decompressing it when it ends in `.gz`.
+pub fn open_input(path: &std::path::Path) -> localrec::Result<Box<dyn std::io::Read>> {
+    let f = std::fs::File::open(path).map_err(|source| localrec::Error::Io {
+        context: format!("cannot read {}", path.display()),
+        source,
+    })?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(f)))
+    } else {
+        Ok(Box::new(f))
+    }
+}
+
+/// Loads the encoder from `--model` (or the default bundle), naming the file in errors.
+pub fn load_encoder(model: Option<PathBuf>) -> Result<localrec::Encoder, CliError> {
+    let path = resolve_model(model);
+    localrec::Encoder::from_bytes(&read_file(&path)?)
+        .map_err(|source| CliError::Model { path, source })
+}
+
+/// Writes to a sibling temporary file, then renames: a crash never leaves half a file.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> localrec::Result<()> {
+    use std::io::Write;
+    let io = |context: String| move |source| localrec::Error::Io { context, source };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut f =
+        std::fs::File::create(&tmp).map_err(io(format!("cannot create {}", tmp.display())))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(io(format!("cannot write {}", tmp.display())))?;
+    std::fs::rename(&tmp, path).map_err(io(format!("cannot rename to {}", path.display())))
+}
+
+/// A one-line progress bar on stderr (only when stderr is a terminal, else a line per 10%).
+pub struct Progress {
+    label: &'static str,
+    last: usize,
+    tty: bool,
+}
+
+impl Progress {
+    /// A new bar.
+    pub fn new(label: &'static str) -> Self {
+        use std::io::IsTerminal;
+        Self {
+            label,
+            last: usize::MAX,
+            tty: std::io::stderr().is_terminal(),
+        }
+    }
+    /// Shows `done` of `total`.
+    pub fn update(&mut self, done: usize, total: usize) {
+        let pct = if total == 0 { 100 } else { done * 100 / total };
+        let step = if self.tty { pct } else { pct / 10 * 10 };
+        if step == self.last {
+            return;
+        }
+        self.last = step;
+        let width = 30;
+        let filled = pct * width / 100;
+        let bar = format!("{}{}", "#".repeat(filled), " ".repeat(width - filled));
+        if self.tty {
+            eprint!("\r{} [{bar}] {done}/{total}", self.label);
+        } else {
+            eprintln!("{} [{bar}] {done}/{total}", self.label);
+        }
+    }
+    /// Ends the bar's line.
+    pub fn finish(&mut self) {
+        if self.tty {
+            eprintln!();
+        }
+    }
 }

@@ -1,13 +1,12 @@
 //! `localrec model build` and `localrec model inspect`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use localrec::{BertConfig, Error, ModelBundle, Quant, Result};
 use sha2::{Digest, Sha256};
 
-use super::read_file;
+use super::{read_file, write_atomically};
 
 #[derive(Subcommand)]
 pub enum ModelCommand {
@@ -68,21 +67,6 @@ fn build(args: &BuildArgs) -> Result<()> {
         bundle.model_id()
     );
     Ok(())
-}
-
-/// Writes to a sibling temporary file, then renames: a crash never leaves half a bundle.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |context: String| move |source| Error::Io { context, source };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
-    }
-    let tmp = path.with_extension("tmp");
-    let mut f =
-        std::fs::File::create(&tmp).map_err(io(format!("cannot create {}", tmp.display())))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(io(format!("cannot write {}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(io(format!("cannot rename to {}", path.display())))
 }
 
 fn inspect(file: &Path) -> Result<()> {
