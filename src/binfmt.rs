@@ -30,10 +30,26 @@ impl ByteWriter {
     pub fn bytes(&mut self, v: &[u8]) {
         self.buf.extend_from_slice(v);
     }
+    /// An unsigned LEB128 varint.
+    pub fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.buf.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.buf.push(v as u8);
+    }
+    /// A varint length, then the UTF-8 bytes.
+    pub fn vstr(&mut self, s: &str) {
+        self.varint(s.len() as u64);
+        self.bytes(s.as_bytes());
+    }
     /// A u32 length, then the UTF-8 bytes.
     pub fn str(&mut self, s: &str) {
         self.u32(s.len() as u32);
         self.bytes(s.as_bytes());
+    }
+    pub fn len(&self) -> usize {
+        self.buf.len()
     }
     pub fn into_inner(self) -> Vec<u8> {
         self.buf
@@ -51,6 +67,8 @@ pub(crate) enum ReadError {
     },
     /// A length-prefixed string was not valid UTF-8.
     Utf8 { at: usize },
+    /// A varint ran past 64 bits.
+    Varint { at: usize },
 }
 
 impl std::fmt::Display for ReadError {
@@ -64,6 +82,7 @@ impl std::fmt::Display for ReadError {
                 )
             }
             ReadError::Utf8 { at } => write!(f, "string at offset {at} is not UTF-8"),
+            ReadError::Varint { at } => write!(f, "varint at offset {at} is too long"),
         }
     }
 }
@@ -81,6 +100,18 @@ impl<'a> ByteReader<'a> {
     }
     pub fn position(&self) -> usize {
         self.at
+    }
+    /// Moves to an absolute offset (checked).
+    pub fn seek(&mut self, at: usize) -> Result<(), ReadError> {
+        if at > self.buf.len() {
+            return Err(ReadError::Short {
+                at,
+                needed: 0,
+                len: self.buf.len(),
+            });
+        }
+        self.at = at;
+        Ok(())
     }
     pub fn remaining(&self) -> usize {
         self.buf.len() - self.at
@@ -119,6 +150,28 @@ impl<'a> ByteReader<'a> {
     pub fn f64(&mut self) -> Result<f64, ReadError> {
         Ok(f64::from_le_bytes(self.array()?))
     }
+    /// An unsigned LEB128 varint (at most 10 bytes).
+    pub fn varint(&mut self) -> Result<u64, ReadError> {
+        let mut v = 0u64;
+        for shift in (0..70).step_by(7) {
+            let at = self.at;
+            let b = self.u8()?;
+            if shift == 63 && b > 1 {
+                return Err(ReadError::Varint { at });
+            }
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(ReadError::Varint { at: self.at })
+    }
+    /// A varint length, then UTF-8 bytes.
+    pub fn vstr(&mut self) -> Result<&'a str, ReadError> {
+        let len = usize::try_from(self.varint()?).unwrap_or(usize::MAX);
+        let at = self.at;
+        std::str::from_utf8(self.take(len)?).map_err(|_| ReadError::Utf8 { at })
+    }
     pub fn str(&mut self) -> Result<&'a str, ReadError> {
         let len = self.u32()? as usize;
         let at = self.at;
@@ -151,6 +204,10 @@ mod tests {
         w.f32(1.5);
         w.f64(-2.25);
         w.str("héllo");
+        for v in [0, 127, 128, 300, u64::MAX] {
+            w.varint(v);
+        }
+        w.vstr("ü");
         let bytes = w.into_inner();
         let mut r = ByteReader::new(&bytes);
         assert_eq!(r.u8().unwrap(), 7);
@@ -159,7 +216,19 @@ mod tests {
         assert_eq!(r.f32().unwrap(), 1.5);
         assert_eq!(r.f64().unwrap(), -2.25);
         assert_eq!(r.str().unwrap(), "héllo");
+        for v in [0, 127, 128, 300, u64::MAX] {
+            assert_eq!(r.varint().unwrap(), v);
+        }
+        assert_eq!(r.vstr().unwrap(), "ü");
         assert_eq!(r.remaining(), 0);
+        assert!(matches!(
+            ByteReader::new(&[0xff; 11]).varint(),
+            Err(ReadError::Varint { .. })
+        ));
+        assert!(matches!(
+            ByteReader::new(&[0x80]).varint(),
+            Err(ReadError::Short { .. })
+        ));
         assert!(matches!(r.u8(), Err(ReadError::Short { .. })));
         let mut r = ByteReader::new(&[255, 255, 255, 255]);
         assert!(

@@ -1,15 +1,19 @@
 //! The catalogue index: one versioned, checksummed file with every item's int8
 //! embedding, its normalised popularity, and the fields needed to show and
-//! filter it.
+//! filter it — compact enough that 100k items fit in about 45 MB of memory.
 //!
 //! Payload (after the common 32-byte header, magic `LRINDEX\0`):
-//! `dims u32, count u32, model_id str`, then `count` f32 scales, `count` f32
-//! normalised popularities, `count × dims` int8 values, then per item:
-//! `id, title, snippet str; category (u8 flag + str); tags (u32 + strs);
-//! price f64 (NaN = none); popularity f64; url str ("" = none); attributes
-//! (u32 + (key str, u8 kind, f64 | str))`. Strings are u32-length-prefixed UTF-8.
+//! `dims u32, count u32, model_id str`; three string tables (categories, tags,
+//! attribute keys: `u32 n` + strings); `count` f32 scales, `count` f32
+//! normalised popularities, `count` f32 prices (NaN = none); `count × dims`
+//! int8 values; then one record per item: `id, title, snippet, url` (varint
+//! length + UTF-8; "" = none), category (varint, 0 = none, else table index + 1),
+//! tags (varint count + table indices), attributes (varint count + (key index,
+//! u8 kind, f64 | string)). Table strings are u32-length-prefixed.
 //!
-//! Loading keeps the file's bytes and reads the int8 vectors in place (no copy).
+//! Loading keeps the file's bytes: vectors and strings are read in place (no
+//! copy); only small per-item columns (record offsets, category, price, tags,
+//! attributes, the id order) are built, so filters run without decoding records.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -33,8 +37,9 @@ const ENVELOPE: Envelope = Envelope {
     magic: INDEX_MAGIC,
     version: INDEX_VERSION,
 };
+const NONE: u32 = u32::MAX;
 
-/// What the index keeps of an item besides its vector.
+/// An item's display and filter fields, decoded from the index.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexedItem {
     /// Unique id.
@@ -48,13 +53,62 @@ pub struct IndexedItem {
     /// Tags.
     pub tags: Vec<String>,
     /// Price.
-    pub price: Option<f64>,
-    /// Raw popularity as given (0 if none).
-    pub popularity: f64,
+    pub price: Option<f32>,
+    /// Normalised popularity (0..=1).
+    pub popularity: f32,
     /// Link.
     pub url: Option<String>,
     /// Filterable attributes.
     pub attributes: BTreeMap<String, AttributeValue>,
+}
+
+/// An attribute value as stored: a number, or a string in the file.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Attribute<'a> {
+    /// A number.
+    Number(f64),
+    /// A string.
+    Text(&'a str),
+}
+
+/// A column of f32 values: read in place from the file bytes when they are
+/// 4-byte aligned in memory (the usual case), else copied once at load.
+#[derive(Debug, Clone)]
+enum Column {
+    InPlace(Range<usize>),
+    Owned(Vec<f32>),
+}
+
+impl Column {
+    fn new(bytes: &[u8], range: Range<usize>) -> Self {
+        match bytemuck::try_cast_slice::<u8, f32>(&bytes[range.clone()]) {
+            Ok(_) if cfg!(target_endian = "little") => Column::InPlace(range),
+            _ => Column::Owned(
+                bytes[range]
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+            ),
+        }
+    }
+    fn get<'a>(&'a self, bytes: &'a [u8]) -> &'a [f32] {
+        match self {
+            Column::InPlace(r) => bytemuck::try_cast_slice(&bytes[r.clone()]).unwrap_or(&[]),
+            Column::Owned(v) => v,
+        }
+    }
+    fn heap(&self) -> usize {
+        match self {
+            Column::InPlace(_) => 0,
+            Column::Owned(v) => 4 * v.capacity(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Slot {
+    Number(f64),
+    Text { start: u32, len: u32 },
 }
 
 /// A loaded catalogue index.
@@ -64,10 +118,42 @@ pub struct CatalogueIndex {
     vectors: Range<usize>,
     dims: usize,
     model_id: String,
-    scales: Vec<f32>,
-    popularity: Vec<f32>,
-    items: Vec<IndexedItem>,
-    by_id: HashMap<String, u32>,
+    scales: Column,
+    popularity: Column,
+    price: Column,
+    categories: Vec<String>,
+    tags: Vec<String>,
+    attribute_keys: Vec<String>,
+    /// Byte offset of each item's record.
+    records: Vec<u32>,
+    category: Vec<u32>,
+    tag_start: Vec<u32>,
+    tag_ids: Vec<u32>,
+    attr_start: Vec<u32>,
+    attrs: Vec<(u32, Slot)>,
+    /// Item positions sorted by id, for lookups.
+    by_id: Vec<u32>,
+}
+
+/// Interns strings in first-seen order.
+#[derive(Default)]
+struct Table<'a> {
+    names: Vec<&'a str>,
+    ids: HashMap<&'a str, u32>,
+}
+
+impl<'a> Table<'a> {
+    fn id(&mut self, s: &'a str) -> u32 {
+        let next = self.names.len() as u32;
+        *self.ids.entry(s).or_insert_with(|| {
+            self.names.push(s);
+            next
+        })
+    }
+    fn write(&self, w: &mut ByteWriter) {
+        w.u32(self.names.len() as u32);
+        self.names.iter().for_each(|n| w.str(n));
+    }
 }
 
 impl CatalogueIndex {
@@ -79,6 +165,7 @@ impl CatalogueIndex {
         snippet_chars: usize,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Self> {
+        validate_items(items)?;
         let mut data = Vec::with_capacity(items.len() * encoder.dims());
         const CHUNK: usize = 256;
         for (n, chunk) in items.chunks(CHUNK).enumerate() {
@@ -103,22 +190,32 @@ impl CatalogueIndex {
                 reason: format!("{} rows for {} items", embeddings.len(), items.len()),
             });
         }
-        let mut seen = HashMap::new();
-        for (i, item) in items.iter().enumerate() {
-            item.validate(i + 1)?;
-            if let Some(first) = seen.insert(item.id.as_str(), i) {
-                return Err(Error::DuplicateItem {
-                    id: item.id.clone(),
-                    line: i + 1,
-                    first_line: first + 1,
-                });
-            }
-        }
+        validate_items(items)?;
         let dims = embeddings.dims();
+        let (mut categories, mut tags, mut keys) =
+            (Table::default(), Table::default(), Table::default());
+        for item in items {
+            if let Some(c) = &item.category {
+                categories.id(c);
+            }
+            item.tags.iter().for_each(|t| {
+                tags.id(t);
+            });
+            item.attributes.keys().for_each(|k| {
+                keys.id(k);
+            });
+        }
         let mut w = ByteWriter::new();
         w.u32(dims as u32);
         w.u32(items.len() as u32);
         w.str(model_id);
+        categories.write(&mut w);
+        tags.write(&mut w);
+        keys.write(&mut w);
+        // Align the f32 columns to 4 bytes within the file.
+        while (HEADER_LEN + w.len()) % 4 != 0 {
+            w.u8(0);
+        }
         let mut values = Vec::with_capacity(items.len() * dims);
         let mut scales = Vec::with_capacity(items.len());
         for row in embeddings.rows() {
@@ -135,26 +232,27 @@ impl CatalogueIndex {
         scales.iter().for_each(|&s| w.f32(s));
         let raw: Vec<f64> = items.iter().map(|i| i.popularity.unwrap_or(0.0)).collect();
         normalise_popularity(&raw).iter().for_each(|&p| w.f32(p));
+        items
+            .iter()
+            .for_each(|i| w.f32(i.price.map_or(f32::NAN, |p| p as f32)));
         w.bytes(&values);
         for item in items {
-            w.str(&item.id);
-            w.str(&item.title);
-            w.str(&snippet(item.text.as_deref().unwrap_or(""), snippet_chars));
-            match &item.category {
-                Some(c) => {
-                    w.u8(1);
-                    w.str(c);
-                }
-                None => w.u8(0),
-            }
-            w.u32(item.tags.len() as u32);
-            item.tags.iter().for_each(|t| w.str(t));
-            w.f64(item.price.unwrap_or(f64::NAN));
-            w.f64(item.popularity.unwrap_or(0.0));
-            w.str(item.url.as_deref().unwrap_or(""));
-            w.u32(item.attributes.len() as u32);
+            w.vstr(&item.id);
+            w.vstr(&item.title);
+            w.vstr(&snippet(item.text.as_deref().unwrap_or(""), snippet_chars));
+            w.vstr(item.url.as_deref().unwrap_or(""));
+            w.varint(
+                item.category
+                    .as_deref()
+                    .map_or(0, |c| u64::from(categories.id(c)) + 1),
+            );
+            w.varint(item.tags.len() as u64);
+            item.tags
+                .iter()
+                .for_each(|t| w.varint(u64::from(tags.id(t))));
+            w.varint(item.attributes.len() as u64);
             for (k, v) in &item.attributes {
-                w.str(k);
+                w.varint(u64::from(keys.id(k)));
                 match v {
                     AttributeValue::Number(x) => {
                         w.u8(0);
@@ -162,7 +260,7 @@ impl CatalogueIndex {
                     }
                     AttributeValue::Text(s) => {
                         w.u8(1);
-                        w.str(s);
+                        w.vstr(s);
                     }
                 }
             }
@@ -170,17 +268,14 @@ impl CatalogueIndex {
         Self::from_bytes(ENVELOPE.seal(&w.into_inner()))
     }
 
-    /// Validates index bytes and loads them, keeping the bytes (vectors are read in place).
+    /// Validates index bytes and loads them, keeping the bytes (vectors and strings are read in place).
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
         let payload = ENVELOPE.open(&bytes)?;
-        let malformed = |e: ReadError| Error::Malformed {
-            kind: FileKind::CatalogueIndex,
-            reason: e.to_string(),
-        };
         let bad = |reason: String| Error::Malformed {
             kind: FileKind::CatalogueIndex,
             reason,
         };
+        let malformed = |e: ReadError| bad(e.to_string());
         let mut r = ByteReader::new(payload);
         let dims = r.u32().map_err(malformed)? as usize;
         let count = r.u32().map_err(malformed)? as usize;
@@ -188,18 +283,40 @@ impl CatalogueIndex {
         if dims == 0 || dims > 65_536 {
             return Err(bad(format!("dimension {dims} is out of range")));
         }
-        // Each item needs at least dims bytes + 8 bytes of scale/popularity: check before allocating.
-        if count.saturating_mul(dims + 8) > r.remaining() {
+        let table = |r: &mut ByteReader<'_>| -> Result<Vec<String>> {
+            let n = r.u32().map_err(malformed)? as usize;
+            if n.saturating_mul(4) > r.remaining() {
+                return Err(bad(format!("a table of {n} strings does not fit")));
+            }
+            (0..n)
+                .map(|_| Ok(r.str().map_err(malformed)?.to_string()))
+                .collect()
+        };
+        let categories = table(&mut r)?;
+        let tags = table(&mut r)?;
+        let attribute_keys = table(&mut r)?;
+        // Each item needs dims bytes + 12 bytes of columns + a record of at least 8 bytes.
+        if count.saturating_mul(dims + 20) > r.remaining() {
             return Err(bad(format!(
                 "{count} items of {dims} dims do not fit in {} bytes",
                 r.remaining()
             )));
         }
-        let scales = r.f32s(count).map_err(malformed)?;
-        let popularity = r.f32s(count).map_err(malformed)?;
+        while (HEADER_LEN + r.position()) % 4 != 0 {
+            r.u8().map_err(malformed)?;
+        }
+        let column = |r: &mut ByteReader<'_>| -> Result<Column> {
+            let at = HEADER_LEN + r.position();
+            r.take(4 * count).map_err(malformed)?;
+            Ok(Column::new(&bytes, at..at + 4 * count))
+        };
+        let scales = column(&mut r)?;
+        let popularity = column(&mut r)?;
+        let price = column(&mut r)?;
         if scales
+            .get(&bytes)
             .iter()
-            .chain(&popularity)
+            .chain(popularity.get(&bytes))
             .any(|x| !x.is_finite() || *x < 0.0)
         {
             return Err(bad("a scale or popularity is negative or not finite".into()));
@@ -207,15 +324,83 @@ impl CatalogueIndex {
         let start = HEADER_LEN + r.position();
         r.take(count * dims).map_err(malformed)?;
         let vectors = start..start + count * dims;
-        let mut items = Vec::with_capacity(count);
-        let mut by_id = HashMap::with_capacity(count);
-        for i in 0..count {
-            let item = read_item(&mut r).map_err(malformed)?;
-            if by_id.insert(item.id.clone(), i as u32).is_some() {
-                return Err(bad(format!("duplicate item id `{}`", item.id)));
+
+        let mut records = Vec::with_capacity(count);
+        let mut category: Vec<u32> = Vec::with_capacity(count);
+        let mut tag_start = Vec::with_capacity(count + 1);
+        let mut tag_ids = Vec::new();
+        let mut attr_start = Vec::with_capacity(count + 1);
+        let mut attrs = Vec::new();
+        let index_of = |v: u64, len: usize, what: &str| -> Result<u32> {
+            usize::try_from(v)
+                .ok()
+                .filter(|&i| i < len)
+                .map(|i| i as u32)
+                .ok_or_else(|| bad(format!("{what} index {v} is out of range")))
+        };
+        let mut ids: Vec<&str> = Vec::with_capacity(count);
+        for _ in 0..count {
+            records.push((HEADER_LEN + r.position()) as u32);
+            ids.push(r.vstr().map_err(malformed)?);
+            for _ in 0..3 {
+                r.vstr().map_err(malformed)?; // title, snippet, url: validated UTF-8
             }
-            items.push(item);
+            category.push(match r.varint().map_err(malformed)? {
+                0 => NONE,
+                c => index_of(c - 1, categories.len(), "category")?,
+            });
+            tag_start.push(tag_ids.len() as u32);
+            let n = r.varint().map_err(malformed)?;
+            for _ in 0..n.min(r.remaining() as u64 + 1) {
+                tag_ids.push(index_of(r.varint().map_err(malformed)?, tags.len(), "tag")?);
+            }
+            attr_start.push(attrs.len() as u32);
+            let n = r.varint().map_err(malformed)?;
+            for _ in 0..n.min(r.remaining() as u64 + 1) {
+                let key = index_of(
+                    r.varint().map_err(malformed)?,
+                    attribute_keys.len(),
+                    "attribute key",
+                )?;
+                let slot = match r.u8().map_err(malformed)? {
+                    0 => Slot::Number(r.f64().map_err(malformed)?),
+                    1 => {
+                        let s = r.vstr().map_err(malformed)?;
+                        let end = HEADER_LEN + r.position();
+                        Slot::Text {
+                            start: (end - s.len()) as u32,
+                            len: s.len() as u32,
+                        }
+                    }
+                    k => return Err(bad(format!("unknown attribute kind {k}"))),
+                };
+                attrs.push((key, slot));
+            }
         }
+        tag_start.push(tag_ids.len() as u32);
+        attr_start.push(attrs.len() as u32);
+        // Columns nobody uses take no memory.
+        if tag_ids.is_empty() {
+            tag_start = Vec::new();
+        }
+        if attrs.is_empty() {
+            attr_start = Vec::new();
+        }
+        if category.iter().all(|&c| c == NONE) {
+            category = Vec::new();
+        }
+        if r.remaining() != 0 {
+            return Err(bad(format!("{} unexpected trailing bytes", r.remaining())));
+        }
+        let mut by_id: Vec<u32> = (0..count as u32).collect();
+        by_id.sort_unstable_by(|&a, &b| ids[a as usize].cmp(ids[b as usize]));
+        if let Some(w) = by_id
+            .windows(2)
+            .find(|w| ids[w[0] as usize] == ids[w[1] as usize])
+        {
+            return Err(bad(format!("duplicate item id `{}`", ids[w[0] as usize])));
+        }
+        drop(ids);
         Ok(Self {
             bytes,
             vectors,
@@ -223,9 +408,38 @@ impl CatalogueIndex {
             model_id,
             scales,
             popularity,
-            items,
+            price,
+            categories,
+            tags,
+            attribute_keys,
+            records,
+            category,
+            tag_start,
+            tag_ids,
+            attr_start,
+            attrs,
             by_id,
         })
+    }
+
+    /// Heap memory this index holds: its file bytes and its columns.
+    pub fn memory_bytes(&self) -> usize {
+        let strings = |v: &[String]| {
+            v.iter()
+                .map(|s| s.capacity() + std::mem::size_of::<String>())
+                .sum::<usize>()
+        };
+        self.bytes.capacity()
+            + self.scales.heap()
+            + self.popularity.heap()
+            + self.price.heap()
+            + 4 * (self.records.capacity() + self.category.capacity() + self.by_id.capacity())
+            + 4 * (self.tag_start.capacity() + self.tag_ids.capacity() + self.attr_start.capacity())
+            + std::mem::size_of::<(u32, Slot)>() * self.attrs.capacity()
+            + strings(&self.categories)
+            + strings(&self.tags)
+            + strings(&self.attribute_keys)
+            + self.model_id.capacity()
     }
 
     /// The index file bytes.
@@ -234,11 +448,11 @@ impl CatalogueIndex {
     }
     /// Number of items.
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.records.len()
     }
     /// True when the catalogue is empty.
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.records.is_empty()
     }
     /// Embedding dimensions.
     pub fn dims(&self) -> usize {
@@ -248,17 +462,135 @@ impl CatalogueIndex {
     pub fn model_id(&self) -> &str {
         &self.model_id
     }
-    /// Item `i`'s display and filter fields.
-    pub fn item(&self, i: usize) -> Option<&IndexedItem> {
-        self.items.get(i)
+
+    /// The record of item `i` as a reader positioned at its start.
+    fn record(&self, i: usize) -> ByteReader<'_> {
+        let mut r = ByteReader::new(&self.bytes);
+        // Offsets were checked at load; an out-of-range `i` reads an empty record.
+        let at = self
+            .records
+            .get(i)
+            .map_or(self.bytes.len(), |&o| o as usize);
+        let _ = r.seek(at);
+        r
     }
-    /// All items, in index order.
-    pub fn items(&self) -> &[IndexedItem] {
-        &self.items
+
+    /// Item `i`'s id ("" past the end).
+    pub fn id(&self, i: usize) -> &str {
+        self.record(i).vstr().unwrap_or("")
     }
+    /// Item `i`'s title ("" past the end).
+    pub fn title(&self, i: usize) -> &str {
+        let mut r = self.record(i);
+        r.vstr().and_then(|_| r.vstr()).unwrap_or("")
+    }
+    /// Item `i`'s category.
+    pub fn category(&self, i: usize) -> Option<&str> {
+        self.category_id(i)
+            .and_then(|c| self.categories.get(c as usize))
+            .map(String::as_str)
+    }
+    /// Item `i`'s category as a table index.
+    pub fn category_id(&self, i: usize) -> Option<u32> {
+        self.category.get(i).copied().filter(|&c| c != NONE)
+    }
+    /// Table index of a category name.
+    pub fn category_named(&self, name: &str) -> Option<u32> {
+        self.categories
+            .iter()
+            .position(|c| c == name)
+            .map(|p| p as u32)
+    }
+    /// Every category name.
+    pub fn categories(&self) -> &[String] {
+        &self.categories
+    }
+    /// Item `i`'s tags as table indices.
+    pub fn tag_ids(&self, i: usize) -> &[u32] {
+        match (self.tag_start.get(i), self.tag_start.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.tag_ids[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+    /// Table index of a tag.
+    pub fn tag_named(&self, name: &str) -> Option<u32> {
+        self.tags.iter().position(|t| t == name).map(|p| p as u32)
+    }
+    /// Item `i`'s price.
+    pub fn price(&self, i: usize) -> Option<f32> {
+        self.price
+            .get(&self.bytes)
+            .get(i)
+            .copied()
+            .filter(|p| !p.is_nan())
+    }
+    /// Table index of an attribute name.
+    pub fn attribute_named(&self, name: &str) -> Option<u32> {
+        self.attribute_keys
+            .iter()
+            .position(|k| k == name)
+            .map(|p| p as u32)
+    }
+    /// Item `i`'s value of attribute `key` (a table index).
+    pub fn attribute(&self, i: usize, key: u32) -> Option<Attribute<'_>> {
+        let (a, b) = (*self.attr_start.get(i)?, *self.attr_start.get(i + 1)?);
+        let (_, slot) = self.attrs[a as usize..b as usize]
+            .iter()
+            .find(|(k, _)| *k == key)?;
+        Some(match *slot {
+            Slot::Number(x) => Attribute::Number(x),
+            Slot::Text { start, len } => Attribute::Text(
+                std::str::from_utf8(&self.bytes[start as usize..(start + len) as usize])
+                    .unwrap_or(""),
+            ),
+        })
+    }
+
+    /// Item `i` decoded in full, or `None` past the end.
+    pub fn item(&self, i: usize) -> Option<IndexedItem> {
+        if i >= self.len() {
+            return None;
+        }
+        let mut r = self.record(i);
+        let mut next = || r.vstr().map(str::to_string).unwrap_or_default();
+        let (id, title, snippet, url) = (next(), next(), next(), next());
+        let (a, b) = match (self.attr_start.get(i), self.attr_start.get(i + 1)) {
+            (Some(&a), Some(&b)) => (a, b),
+            _ => (0, 0),
+        };
+        let attributes = (a..b)
+            .filter_map(|a| {
+                let (key, _) = self.attrs[a as usize];
+                let value = match self.attribute(i, key)? {
+                    Attribute::Number(x) => AttributeValue::Number(x),
+                    Attribute::Text(s) => AttributeValue::Text(s.to_string()),
+                };
+                Some((self.attribute_keys[key as usize].clone(), value))
+            })
+            .collect();
+        Some(IndexedItem {
+            id,
+            title,
+            snippet,
+            category: self.category(i).map(str::to_string),
+            tags: self
+                .tag_ids(i)
+                .iter()
+                .map(|&t| self.tags[t as usize].clone())
+                .collect(),
+            price: self.price(i),
+            popularity: self.popularity()[i],
+            url: Some(url).filter(|u| !u.is_empty()),
+            attributes,
+        })
+    }
+
     /// Position of an item id.
     pub fn position(&self, id: &str) -> Option<usize> {
-        self.by_id.get(id).map(|&i| i as usize)
+        self.by_id
+            .binary_search_by(|&p| self.id(p as usize).cmp(id))
+            .ok()
+            .map(|k| self.by_id[k] as usize)
     }
     /// Position of an item id, or [`Error::UnknownItem`].
     pub fn require(&self, id: &str) -> Result<usize> {
@@ -267,20 +599,23 @@ impl CatalogueIndex {
     }
     /// Normalised popularity (0..=1, log-scaled) of every item.
     pub fn popularity(&self) -> &[f32] {
-        &self.popularity
+        self.popularity.get(&self.bytes)
     }
     /// The int8 vectors and scales, borrowed from the file bytes.
     pub fn matrix(&self) -> ItemMatrix<'_> {
         ItemMatrix {
             values: bytemuck::cast_slice(&self.bytes[self.vectors.clone()]),
-            scales: &self.scales,
+            scales: self.scales.get(&self.bytes),
             dims: self.dims,
         }
     }
-    /// Item `i`'s vector as floats (unit length up to int8 rounding).
+    /// Item `i`'s vector as floats (unit length up to int8 rounding); empty past the end.
     pub fn vector(&self, i: usize) -> Vec<f32> {
+        if i >= self.len() {
+            return Vec::new();
+        }
         let m = self.matrix();
-        crate::scoring::dequantize(m.row(i), self.scales[i])
+        crate::scoring::dequantize(m.row(i), m.scales[i])
     }
     /// Fails with [`Error::ModelMismatch`] unless the index was made with this encoder's model.
     pub fn check_model(&self, encoder: &Encoder) -> Result<()> {
@@ -295,6 +630,21 @@ impl CatalogueIndex {
         }
         Ok(())
     }
+}
+
+fn validate_items(items: &[CatalogueItem]) -> Result<()> {
+    let mut seen = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        item.validate(i + 1)?;
+        if let Some(first) = seen.insert(item.id.as_str(), i) {
+            return Err(Error::DuplicateItem {
+                id: item.id.clone(),
+                line: i + 1,
+                first_line: first + 1,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// log(1 + p) scaled so the most popular item is 1 (all zero stays zero).
@@ -315,45 +665,6 @@ fn snippet(text: &str, chars: usize) -> String {
         None => text.to_string(),
         Some((cut, _)) => format!("{}…", text[..cut].trim_end()),
     }
-}
-
-fn read_item(r: &mut ByteReader<'_>) -> std::result::Result<IndexedItem, ReadError> {
-    let id = r.str()?.to_string();
-    let title = r.str()?.to_string();
-    let snippet = r.str()?.to_string();
-    let category = match r.u8()? {
-        0 => None,
-        _ => Some(r.str()?.to_string()),
-    };
-    let ntags = r.u32()? as usize;
-    let mut tags = Vec::with_capacity(ntags.min(r.remaining() / 4));
-    for _ in 0..ntags {
-        tags.push(r.str()?.to_string());
-    }
-    let price = Some(r.f64()?).filter(|p| !p.is_nan());
-    let popularity = r.f64()?;
-    let url = Some(r.str()?.to_string()).filter(|u| !u.is_empty());
-    let nattrs = r.u32()? as usize;
-    let mut attributes = BTreeMap::new();
-    for _ in 0..nattrs {
-        let key = r.str()?.to_string();
-        let value = match r.u8()? {
-            0 => AttributeValue::Number(r.f64()?),
-            _ => AttributeValue::Text(r.str()?.to_string()),
-        };
-        attributes.insert(key, value);
-    }
-    Ok(IndexedItem {
-        id,
-        title,
-        snippet,
-        category,
-        tags,
-        price,
-        popularity,
-        url,
-        attributes,
-    })
 }
 
 #[cfg(test)]
@@ -405,9 +716,21 @@ mod tests {
         assert_eq!(index.len(), 4);
         assert_eq!(index.dims(), enc.dims());
         let again = CatalogueIndex::from_bytes(index.as_bytes().to_vec()).unwrap();
-        assert_eq!(again.items(), index.items());
+        for i in 0..4 {
+            assert_eq!(again.item(i), index.item(i));
+            assert_eq!(again.id(i), items()[i].id);
+            assert_eq!(again.title(i), items()[i].title);
+        }
+        assert_eq!(again.item(4), None);
+        assert_eq!(again.id(99), "");
+        assert_eq!(again.category(1), Some("comedy"));
+        assert_eq!(again.category_id(1), again.category_id(3));
+        assert_eq!(again.tag_ids(0), &[again.tag_named("tag-war").unwrap()]);
+        let year = again.attribute_named("year").unwrap();
+        assert_eq!(again.attribute(2, year), Some(Attribute::Number(2001.0)));
         assert_eq!(again.popularity(), index.popularity());
         let a = again.item(again.require("a").unwrap()).unwrap();
+        assert_eq!(a.url.as_deref(), Some("https://example.org/a"));
         assert_eq!(a.snippet, "a long war…");
         assert_eq!(a.price, Some(10.0));
         assert_eq!(a.attributes["year"], AttributeValue::Number(1980.0));
@@ -458,6 +781,9 @@ mod tests {
         w.u32(384);
         w.u32(1_000_000);
         w.str("m");
+        for _ in 0..3 {
+            w.u32(0);
+        }
         let err = CatalogueIndex::from_bytes(ENVELOPE.seal(&w.into_inner())).unwrap_err();
         assert!(matches!(err, Error::Malformed { .. }), "{err}");
         // Another model.
@@ -493,6 +819,19 @@ mod tests {
         let mut missing = items();
         missing[3].text = None;
         assert!(CatalogueIndex::build(&enc, &missing, 10, |_, _| {}).is_err());
+    }
+
+    #[test]
+    fn columns_read_in_place_or_copy_when_misaligned() {
+        let mut bytes = vec![0u8; 12];
+        bytes[1..5].copy_from_slice(&1.5f32.to_le_bytes());
+        bytes[8..12].copy_from_slice(&2.5f32.to_le_bytes());
+        let misaligned = Column::new(&bytes, 1..5);
+        assert_eq!(misaligned.get(&bytes), &[1.5]);
+        let aligned = Column::new(&bytes, 8..12);
+        assert_eq!(aligned.get(&bytes), &[2.5]);
+        // A Vec<u8> allocation is at least 4-aligned here, so one of the two is in place.
+        assert!(matches!(aligned, Column::InPlace(_)) || matches!(misaligned, Column::InPlace(_)));
     }
 
     #[test]

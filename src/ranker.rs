@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalogue::AttributeValue;
 use crate::error::{Error, Result};
-use crate::index::{CatalogueIndex, IndexedItem};
+use crate::index::{Attribute, CatalogueIndex};
 use crate::profile::{Directions, IntentProfile, SignalSource};
 use crate::scoring::{top_k, Kernel, Query};
 
@@ -67,19 +67,17 @@ pub struct AttributeFilter {
 }
 
 impl AttributeFilter {
-    fn matches(&self, item: &IndexedItem) -> bool {
-        match item.attributes.get(&self.key) {
+    fn matches(&self, value: Option<Attribute<'_>>) -> bool {
+        match value {
             None => false,
-            Some(AttributeValue::Number(x)) => {
-                self.range.is_none_or(|r| r.contains(*x))
+            Some(Attribute::Number(x)) => {
+                self.range.is_none_or(|r| r.contains(x))
                     && (self.one_of.is_empty()
-                        || self
-                            .one_of
-                            .iter()
-                            .any(|v| v.parse::<f64>().ok() == Some(*x)))
+                        || self.one_of.iter().any(|v| v.parse::<f64>().ok() == Some(x)))
             }
-            Some(AttributeValue::Text(s)) => {
-                self.range.is_none() && (self.one_of.is_empty() || self.one_of.contains(s))
+            Some(Attribute::Text(s)) => {
+                self.range.is_none()
+                    && (self.one_of.is_empty() || self.one_of.iter().any(|v| v == s))
             }
         }
     }
@@ -106,18 +104,53 @@ pub struct Filters {
 }
 
 impl Filters {
-    /// Does the item pass every filter (exclusions aside)?
-    pub fn matches(&self, item: &IndexedItem) -> bool {
-        (self.categories.is_empty()
-            || item
-                .category
+    /// Does item `i` of `index` pass every filter (exclusions aside)?
+    pub fn matches(&self, index: &CatalogueIndex, i: usize) -> bool {
+        self.compile(index).matches(index, i)
+    }
+
+    /// Resolves names to the index's tables once, for many items.
+    fn compile<'a>(&'a self, index: &CatalogueIndex) -> CompiledFilters<'a> {
+        let ids = |names: &[String], f: &dyn Fn(&str) -> Option<u32>| -> Option<Vec<u32>> {
+            (!names.is_empty()).then(|| names.iter().filter_map(|n| f(n)).collect())
+        };
+        CompiledFilters {
+            categories: ids(&self.categories, &|n| index.category_named(n)),
+            tags: ids(&self.tags, &|n| index.tag_named(n)),
+            price: self.price,
+            attributes: self
+                .attributes
+                .iter()
+                .map(|a| (index.attribute_named(&a.key), a))
+                .collect(),
+        }
+    }
+}
+
+/// Filters with names resolved to table indices (`None`: no condition).
+struct CompiledFilters<'a> {
+    categories: Option<Vec<u32>>,
+    tags: Option<Vec<u32>>,
+    price: Option<NumericRange>,
+    attributes: Vec<(Option<u32>, &'a AttributeFilter)>,
+}
+
+impl CompiledFilters<'_> {
+    fn matches(&self, index: &CatalogueIndex, i: usize) -> bool {
+        self.categories
+            .as_ref()
+            .is_none_or(|c| index.category_id(i).is_some_and(|x| c.contains(&x)))
+            && self
+                .tags
                 .as_ref()
-                .is_some_and(|c| self.categories.contains(c)))
-            && (self.tags.is_empty() || item.tags.iter().any(|t| self.tags.contains(t)))
+                .is_none_or(|t| index.tag_ids(i).iter().any(|x| t.contains(x)))
             && self
                 .price
-                .is_none_or(|r| item.price.is_some_and(|p| r.contains(p)))
-            && self.attributes.iter().all(|f| f.matches(item))
+                .is_none_or(|r| index.price(i).is_some_and(|p| r.contains(f64::from(p))))
+            && self
+                .attributes
+                .iter()
+                .all(|(key, f)| f.matches(key.and_then(|k| index.attribute(i, k))))
     }
 }
 
@@ -161,18 +194,25 @@ pub struct Scene {
 }
 
 impl Scene {
-    /// The product of the factors of the boosts that match the item.
-    pub fn factor(&self, item: &IndexedItem) -> f32 {
+    /// The product of the factors of the boosts that match item `i` of `index`.
+    pub fn factor(&self, index: &CatalogueIndex, i: usize) -> f32 {
         self.boosts
             .iter()
             .filter(|b| match &b.target {
-                BoostTarget::Category(c) => item.category.as_ref() == Some(c),
-                BoostTarget::Tag(t) => item.tags.contains(t),
-                BoostTarget::Attribute { key, range, equals } => match item.attributes.get(key) {
-                    Some(AttributeValue::Number(x)) => range.is_some_and(|r| r.contains(*x)),
-                    Some(AttributeValue::Text(s)) => equals.as_ref() == Some(s),
-                    None => false,
-                },
+                BoostTarget::Category(c) => index.category(i) == Some(c.as_str()),
+                BoostTarget::Tag(t) => index
+                    .tag_named(t)
+                    .is_some_and(|t| index.tag_ids(i).contains(&t)),
+                BoostTarget::Attribute { key, range, equals } => {
+                    match index
+                        .attribute_named(key)
+                        .and_then(|k| index.attribute(i, k))
+                    {
+                        Some(Attribute::Number(x)) => range.is_some_and(|r| r.contains(x)),
+                        Some(Attribute::Text(s)) => equals.as_deref() == Some(s),
+                        None => false,
+                    }
+                }
             })
             .map(|b| b.factor)
             .product()
@@ -368,17 +408,14 @@ impl<'a> Ranker<'a> {
         let chosen = self.select(&directions, &excluded, options);
         Ok(chosen
             .into_iter()
-            .map(|(i, score, relevance)| {
-                let item = &self.index.items()[i];
-                Recommendation {
-                    id: item.id.clone(),
-                    title: item.title.clone(),
-                    score,
-                    relevance,
-                    popularity: self.popularity[i],
-                    why: self.explain(i, profile, &directions, options),
-                    index: i,
-                }
+            .map(|(i, score, relevance)| Recommendation {
+                id: self.index.id(i).to_string(),
+                title: self.index.title(i).to_string(),
+                score,
+                relevance,
+                popularity: self.popularity[i],
+                why: self.explain(i, profile, &directions, options),
+                index: i,
             })
             .collect())
     }
@@ -390,14 +427,17 @@ impl<'a> Ranker<'a> {
         excluded: &BTreeSet<&str>,
         options: &RankOptions,
     ) -> Vec<(usize, f32, f32)> {
-        let items = self.index.items();
-        let m = self.index.matrix();
-        let eligible: Vec<usize> = (0..items.len())
-            .filter(|&i| {
-                !excluded.contains(items[i].id.as_str()) && options.filters.matches(&items[i])
-            })
+        let index = self.index;
+        let m = index.matrix();
+        let filters = options.filters.compile(index);
+        let excluded_positions: BTreeSet<usize> = excluded
+            .iter()
+            .filter_map(|id| index.position(id))
             .collect();
-        let scene = |i: usize| options.scene.as_ref().map_or(1.0, |s| s.factor(&items[i]));
+        let eligible: Vec<usize> = (0..index.len())
+            .filter(|&i| !excluded_positions.contains(&i) && filters.matches(index, i))
+            .collect();
+        let scene = |i: usize| options.scene.as_ref().map_or(1.0, |s| s.factor(index, i));
         let alpha = if directions.is_empty() {
             0.0
         } else {
@@ -609,7 +649,7 @@ impl<'a> Ranker<'a> {
             });
         }
         if let Some(scene) = &options.scene {
-            let f = scene.factor(&self.index.items()[i]);
+            let f = scene.factor(self.index, i);
             if f != 1.0 {
                 why.push(Reason {
                     effect: if f > 1.0 { Effect::Up } else { Effect::Down },
@@ -1027,7 +1067,7 @@ pub(crate) mod tests {
                 for (n, x) in r.iter().enumerate() {
                     let item = index.item(x.index).unwrap();
                     prop_assert_eq!(item.category.as_deref(), Some(category));
-                    prop_assert!(item.price.unwrap() >= min_price);
+                    prop_assert!(f64::from(item.price.unwrap()) >= min_price);
                     prop_assert!(!p.touched().contains(&x.id));
                     prop_assert!(seen.insert(x.id.clone()), "repeated {}", x.id);
                     prop_assert!(x.score.is_finite());
@@ -1036,7 +1076,7 @@ pub(crate) mod tests {
                 // Every eligible item that is missing scores no higher than the last returned.
                 let eligible = (0..16).filter(|&i| {
                     let it = index.item(i).unwrap();
-                    it.category.as_deref() == Some(category) && it.price.unwrap() >= min_price && !p.touched().contains(&it.id)
+                    it.category.as_deref() == Some(category) && f64::from(it.price.unwrap()) >= min_price && !p.touched().contains(&it.id)
                 }).count();
                 prop_assert_eq!(r.len(), k.min(eligible));
             }

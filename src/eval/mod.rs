@@ -125,7 +125,7 @@ pub fn evaluate(
     mut progress: impl FnMut(&str, usize, usize),
 ) -> Result<EvalReport> {
     let index = rec.index();
-    if items.len() != index.len() || items.iter().zip(index.items()).any(|(a, b)| a.id != b.id) {
+    if items.len() != index.len() || items.iter().enumerate().any(|(i, a)| a.id != index.id(i)) {
         return Err(Error::InvalidInput {
             what: "catalogue",
             reason: "the items are not the ones the index was built from".into(),
