@@ -177,18 +177,6 @@ impl<'a> ByteReader<'a> {
         let at = self.at;
         std::str::from_utf8(self.take(len)?).map_err(|_| ReadError::Utf8 { at })
     }
-    /// `n` little-endian f32 values.
-    pub fn f32s(&mut self, n: usize) -> Result<Vec<f32>, ReadError> {
-        let bytes = self.take(n.checked_mul(4).ok_or(ReadError::Short {
-            at: self.at,
-            needed: usize::MAX,
-            len: self.buf.len(),
-        })?)?;
-        Ok(bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect())
-    }
 }
 
 #[cfg(test)]
@@ -237,6 +225,5 @@ mod tests {
         );
         let mut r = ByteReader::new(&[1, 0, 0, 0, 0xff]);
         assert!(matches!(r.str(), Err(ReadError::Utf8 { .. })));
-        assert!(ByteReader::new(&[0; 3]).f32s(usize::MAX / 2).is_err());
     }
 }

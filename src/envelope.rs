@@ -41,6 +41,12 @@ impl Envelope {
                 available,
             });
         }
+        if u32_at(bytes, 12) != 0 || u32_at(bytes, 28) != 0 {
+            return Err(Error::Malformed {
+                kind,
+                reason: "reserved header bytes are not zero".into(),
+            });
+        }
         let version = u32_at(bytes, 8);
         if version != self.version {
             return Err(Error::UnsupportedVersion {
@@ -162,6 +168,9 @@ mod tests {
         let mut c = sealed.clone();
         c[HEADER_LEN + 2] ^= 1;
         assert!(matches!(E.open(&c), Err(Error::ChecksumMismatch { .. })));
+        let mut reserved = sealed.clone();
+        reserved[13] = 1;
+        assert!(matches!(E.open(&reserved), Err(Error::Malformed { .. })));
         let mut huge = sealed;
         huge[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
         assert!(matches!(E.open(&huge), Err(Error::Truncated { .. })));

@@ -686,3 +686,56 @@ mod tests {
         assert!(p.is_empty());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn source() -> impl Strategy<Value = SignalSource> {
+        prop_oneof![
+            ".{0,200}".prop_map(SignalSource::Said),
+            "[a-z0-9]{1,12}".prop_map(SignalSource::Item),
+            ("[a-z0-9]{1,12}", ".{0,50}")
+                .prop_map(|(item, text)| SignalSource::Review { item, text }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn bytes_round_trip_exactly(
+            signals in proptest::collection::vec((any::<i32>(), -2.0f32..2.0, proptest::collection::vec(-1.0f32..1.0, 6), source()), 0..20),
+            rejected in proptest::collection::btree_set("[a-z]{1,8}", 0..5),
+            half_life in 0.1f32..1000.0,
+        ) {
+            let settings = ProfileSettings { half_life_days: half_life, ..Default::default() };
+            let mut p = IntentProfile::new("model", 6, settings).unwrap();
+            for (ts, w, v, src) in signals {
+                if let Ok(s) = Signal::new(i64::from(ts), w, &v, src) {
+                    p.add_signal(s).unwrap();
+                }
+            }
+            for r in &rejected { p.mark_not_interested(r); }
+            let bytes = p.to_bytes();
+            let back = IntentProfile::from_bytes(&bytes).unwrap();
+            prop_assert_eq!(&back, &p);
+            prop_assert_eq!(back.to_bytes(), bytes);
+        }
+
+        #[test]
+        fn damaged_bytes_are_errors_never_panics(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4), cut in any::<usize>()) {
+            let mut p = IntentProfile::new("model", 6, ProfileSettings::default()).unwrap();
+            p.add_signal(Signal::new(1, 1.0, &[1.0, 0.0, 0.0, 0.0, 0.0, 0.0], SignalSource::Said("hello".into())).unwrap()).unwrap();
+            p.mark_touched("x");
+            let mut bytes = p.to_bytes();
+            for (at, x) in flips {
+                let n = bytes.len();
+                bytes[at % n] ^= x | 1;
+            }
+            prop_assert!(IntentProfile::from_bytes(&bytes).is_err());
+            let n = bytes.len();
+            let _ = IntentProfile::from_bytes(&bytes[..cut % n]);
+        }
+    }
+}

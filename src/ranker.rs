@@ -19,7 +19,6 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::AttributeValue;
 use crate::error::{Error, Result};
 use crate::index::{Attribute, CatalogueIndex};
 use crate::profile::{Directions, IntentProfile, SignalSource};
@@ -666,7 +665,7 @@ impl<'a> Ranker<'a> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::catalogue::CatalogueItem;
+    use crate::catalogue::{AttributeValue, CatalogueItem};
     use crate::encoder::Embeddings;
     use crate::profile::{ProfileSettings, Signal};
 
