@@ -3,8 +3,9 @@
 //! - scoring + top-10 of 100k items for one intent direction;
 //! - a feedback event (a 32-token text, encoded) → updated top-10 with explanations;
 //! - loading the 100k-item index from its bytes.
+//!
 //! Prints the index's size and the memory a loaded index takes.
-//! `cargo bench --bench recommender`.
+//! Run: `cargo bench --bench recommender`.
 
 use std::collections::BTreeSet;
 

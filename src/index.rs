@@ -213,7 +213,7 @@ impl CatalogueIndex {
         tags.write(&mut w);
         keys.write(&mut w);
         // Align the f32 columns to 4 bytes within the file.
-        while (HEADER_LEN + w.len()) % 4 != 0 {
+        while !(HEADER_LEN + w.len()).is_multiple_of(4) {
             w.u8(0);
         }
         let mut values = Vec::with_capacity(items.len() * dims);
@@ -302,7 +302,7 @@ impl CatalogueIndex {
                 r.remaining()
             )));
         }
-        while (HEADER_LEN + r.position()) % 4 != 0 {
+        while !(HEADER_LEN + r.position()).is_multiple_of(4) {
             r.u8().map_err(malformed)?;
         }
         let column = |r: &mut ByteReader<'_>| -> Result<Column> {

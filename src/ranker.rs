@@ -673,7 +673,7 @@ pub(crate) mod tests {
 
     /// A unit vector mostly along `axis`, tilted toward `axis + 1` by `tilt`.
     pub fn dir(axis: usize, tilt: f32) -> Vec<f32> {
-        let mut v = vec![0.0; DIMS];
+        let mut v = [0.0; DIMS];
         v[axis % DIMS] = 1.0;
         v[(axis + 1) % DIMS] = tilt;
         let n = (1.0 + tilt * tilt).sqrt();

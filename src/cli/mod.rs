@@ -166,7 +166,7 @@ impl Progress {
     }
     /// Shows `done` of `total`.
     pub fn update(&mut self, done: usize, total: usize) {
-        let pct = if total == 0 { 100 } else { done * 100 / total };
+        let pct = (done * 100).checked_div(total).unwrap_or(100);
         let step = if self.tty { pct } else { pct / 10 * 10 };
         if step == self.last {
             return;
