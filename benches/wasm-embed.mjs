@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import os from "node:os";
 import { startServer, ROOT } from "../scripts/serve.mjs";
-import { launchChromium, openDemo } from "../scripts/browser.mjs";
+import { launchChromium, openEncoderPage } from "../scripts/browser.mjs";
 
 const runs = Number(process.argv[process.argv.indexOf("--runs") + 1]) || 15;
 const LENGTHS = [8, 32, 128];
@@ -47,7 +47,7 @@ const server = await startServer();
 const browser = await launchChromium();
 let chromium;
 try {
-  const page = await openDemo(browser, server.url);
+  const page = await openEncoderPage(browser, server.url);
   chromium = await page.evaluate(
     ([fn, lengths, runs, source]) => eval(`(${fn})`)(window.localrecDemo.encoder, lengths, runs, source),
     [measure.toString(), LENGTHS, runs, SOURCE],

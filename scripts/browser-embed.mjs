@@ -4,7 +4,7 @@
 // one (--native FILE holding the CLI's JSON lines).
 import { readFileSync } from "node:fs";
 import { startServer } from "./serve.mjs";
-import { launchChromium, openDemo } from "./browser.mjs";
+import { launchChromium, openEncoderPage } from "./browser.mjs";
 
 const args = process.argv.slice(2);
 let nativeFile = null;
@@ -19,7 +19,7 @@ const native = nativeFile ? readFileSync(nativeFile, "utf8").trim().split("\n").
 const server = await startServer();
 const browser = await launchChromium();
 try {
-  const page = await openDemo(browser, server.url);
+  const page = await openEncoderPage(browser, server.url);
   const { rows, ms, dims, quant } = await page.evaluate((texts) => {
     const enc = window.localrecDemo.encoder;
     const t = performance.now();

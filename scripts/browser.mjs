@@ -22,13 +22,13 @@ export async function launchChromium({ webgpu = false } = {}) {
   return chromium.launch({ executablePath: CHROMIUM, args, headless: true });
 }
 
-/** Opens the demo page and waits until its encoder is loaded; returns the page. */
-export async function openDemo(browser, baseUrl, { model } = {}) {
+/** Opens the encoder page (www/encoder.html) and waits until its encoder is loaded; returns the page. */
+export async function openEncoderPage(browser, baseUrl, { model } = {}) {
   const page = await browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e));
   const query = model ? `?model=${encodeURIComponent(model)}` : "";
-  await page.goto(`${baseUrl}/${query}`);
+  await page.goto(`${baseUrl}/encoder.html${query}`);
   await page.waitForFunction(() => window.localrecDemo?.state !== "loading", null, { timeout: 120_000 });
   const state = await page.evaluate(() => window.localrecDemo.state);
   if (state !== "ready") {

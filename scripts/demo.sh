@@ -2,7 +2,7 @@
 # The main job: installs what is needed (scripts/setup.sh), builds the native CLI
 # and the wasm package, then embeds the same sentences natively and in headless
 # Chromium and prints them side by side. With --serve it then serves the demo
-# page at http://127.0.0.1:${PORT:-8080}/ until interrupted.
+# film shop at http://127.0.0.1:${PORT:-8080}/ until interrupted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -30,3 +30,5 @@ printf '%s\n' "$SENTENCES" | node scripts/browser-embed.mjs --native "$native"
 if [ "${1:-}" = "--serve" ]; then
   exec node scripts/serve.mjs "${PORT:-8080}"
 fi
+echo
+echo "The demo film shop: bash scripts/demo.sh --serve, then open http://127.0.0.1:${PORT:-8080}/"

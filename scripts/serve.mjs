@@ -2,6 +2,8 @@
 //   /          → www/
 //   /pkg/      → pkg/            (the wasm package built by scripts/build-wasm.sh)
 //   /models/   → models/build/   (model bundles built by scripts/setup.sh)
+//   /js/       → js/             (the npm package's JavaScript: LocalRec and its worker)
+//   /catalogue.lri → models/build/films.lri (the demo's catalogue index, built by set-up)
 // Run `node scripts/serve.mjs [port]` to serve the demo at http://127.0.0.1:<port>/.
 import { createServer } from "node:http";
 import { createReadStream, statSync } from "node:fs";
@@ -29,6 +31,8 @@ export function startServer({ port = 0, host = "127.0.0.1", routes = {} } = {}) 
     "/": join(ROOT, "www"),
     "/pkg/": join(ROOT, "pkg"),
     "/models/": join(ROOT, "models", "build"),
+    "/js/": join(ROOT, "js"),
+    "/catalogue.lri": join(ROOT, "models", "build", "films.lri"),
     ...routes,
   }).sort((a, b) => b[0].length - a[0].length);
 

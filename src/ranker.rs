@@ -26,6 +26,7 @@ use crate::scoring::{top_k, Kernel, Query};
 
 /// A numeric range; either end may be open.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NumericRange {
     /// Inclusive lower bound.
     #[serde(default)]
@@ -54,6 +55,7 @@ impl NumericRange {
 
 /// A filter on one attribute.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AttributeFilter {
     /// Attribute name.
     pub key: String,
@@ -84,6 +86,7 @@ impl AttributeFilter {
 
 /// Hard filters: an item must pass all of them.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Filters {
     /// Allowed categories (empty: any).
     #[serde(default)]
@@ -234,6 +237,7 @@ impl Scene {
 
 /// What to rank and how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[serde(default)]
 pub struct RankOptions {
     /// How many results.
@@ -323,6 +327,7 @@ pub enum Effect {
 
 /// One reason a result is where it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Reason {
     /// Up or down.
     pub effect: Effect,
@@ -337,6 +342,7 @@ pub struct Reason {
 
 /// One ranked item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Recommendation {
     /// Item id.
     pub id: String,
@@ -1029,6 +1035,27 @@ pub(crate) mod tests {
             Err(Error::ModelMismatch { .. })
         ));
         assert!(r.clone().with_popularity(&[0.5]).is_err());
+    }
+
+    #[test]
+    fn options_read_from_camel_case_json() {
+        let json = r#"{"k": 3, "excludeSeen": false, "diversity": 0.2,
+            "filters": {"tags": ["Comedy"], "attributes": [{"key": "decade", "oneOf": ["1990s"]}],
+                        "price": {"max": 9.5}},
+            "scene": {"name": "date", "boosts": [{"target": {"tag": "Romance"}, "factor": 1.5},
+                      {"target": {"attribute": {"key": "year", "range": {"min": 2015}}}, "factor": 2}]}}"#;
+        let o: RankOptions = serde_json::from_str(json).unwrap();
+        assert_eq!(o.k, 3);
+        assert!(!o.exclude_seen);
+        assert_eq!(
+            o.alpha,
+            RankOptions::default().alpha,
+            "missing fields keep their defaults"
+        );
+        assert_eq!(o.filters.attributes[0].one_of, vec!["1990s".to_string()]);
+        assert_eq!(o.filters.price.unwrap().max, Some(9.5));
+        assert_eq!(o.scene.as_ref().unwrap().boosts.len(), 2);
+        assert!(serde_json::from_str::<RankOptions>(r#"{"alpha": "high"}"#).is_err());
     }
 
     mod properties {

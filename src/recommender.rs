@@ -2,7 +2,9 @@
 //! feedback into profile signals and ranks the catalogue for a profile.
 //!
 //! How feedback becomes signals (weights before time decay):
-//! - free text, no item: the text's direction, weight = its polarity (−1…1);
+//! - free text, no item: the text's direction, weight +1 — a wish — unless its
+//!   polarity says it clearly rejects something (≤ [`WISH_NEGATIVE_BELOW`]), then that
+//!   polarity (down to −1);
 //! - stars on an item: the item's direction, weight `(stars − 3) / 2`;
 //! - a review (text on an item): the item's direction with the stars' weight,
 //!   or the text's polarity when there are no stars, plus the text's own
@@ -20,6 +22,12 @@ use crate::index::CatalogueIndex;
 use crate::polarity::PolarityModel;
 use crate::profile::{IntentProfile, ProfileSettings, Signal, SignalSource};
 use crate::ranker::{RankOptions, Ranker, Recommendation};
+
+/// Polarity at or below which free text (no item) pushes away instead of toward.
+/// The review-calibrated polarity reads neutral wishes ("a short, light, funny
+/// comedy") as slightly negative; clear rejections ("I don't want war films",
+/// "I hate musicals") score below −0.85.
+pub const WISH_NEGATIVE_BELOW: f32 = -0.8;
 
 /// Everything needed to learn from feedback and rank one catalogue.
 #[derive(Debug)]
@@ -111,7 +119,14 @@ impl Recommender {
         match item {
             None => {
                 if let (Some(v), Some(p)) = (text_vector, text_polarity) {
-                    signals.push(Signal::new(feedback.ts, p, v, SignalSource::Said(text))?);
+                    // A wish is a request: toward it, unless it clearly says "not this".
+                    let weight = if p <= WISH_NEGATIVE_BELOW { p } else { 1.0 };
+                    signals.push(Signal::new(
+                        feedback.ts,
+                        weight,
+                        v,
+                        SignalSource::Said(text),
+                    )?);
                 }
             }
             Some((id, position)) => {

@@ -110,3 +110,242 @@ impl JsEncoder {
         Ok(ids.len() as u32)
     }
 }
+
+/// A recommender running in this page or worker: the encoder, one catalogue
+/// index and the user's private profile. The npm package's worker drives it.
+#[wasm_bindgen]
+pub struct Engine {
+    rec: crate::Recommender,
+    profile: crate::IntentProfile,
+}
+
+/// A result as JS sees it: the ranking fields plus what a card shows.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Card<'a> {
+    #[serde(flatten)]
+    recommendation: &'a crate::Recommendation,
+    #[serde(flatten)]
+    item: Option<ItemView>,
+}
+
+/// An item's display fields.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemView {
+    snippet: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<String>,
+    tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    price: Option<f32>,
+    attributes: std::collections::BTreeMap<String, crate::AttributeValue>,
+}
+
+impl From<crate::index::IndexedItem> for ItemView {
+    fn from(i: crate::index::IndexedItem) -> Self {
+        Self {
+            snippet: i.snippet,
+            url: i.url,
+            category: i.category,
+            tags: i.tags,
+            price: i.price,
+            attributes: i.attributes,
+        }
+    }
+}
+
+/// One stored signal, for the privacy panel.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SignalView {
+    ts: i64,
+    weight: f32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProfileView {
+    signals: Vec<SignalView>,
+    not_interested: Vec<String>,
+    seen: Vec<String>,
+    bytes: usize,
+}
+
+fn to_js_value<T: serde::Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&e.to_string()))
+}
+
+fn now_seconds() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Loads a model bundle and a catalogue index (both checked; the index must come from that model).
+    pub fn load(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] model: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] catalogue: JsValue,
+    ) -> Result<Engine, JsError> {
+        let encoder = crate::Encoder::from_bytes(&bytes_of(&model)?).map_err(to_js)?;
+        let index = crate::CatalogueIndex::from_bytes(bytes_of(&catalogue)?).map_err(to_js)?;
+        let rec = crate::Recommender::new(encoder, index).map_err(to_js)?;
+        let profile = rec
+            .new_profile(crate::ProfileSettings::default())
+            .map_err(to_js)?;
+        Ok(Engine { rec, profile })
+    }
+
+    /// Items in the catalogue.
+    #[wasm_bindgen(getter)]
+    pub fn items(&self) -> u32 {
+        self.rec.index().len() as u32
+    }
+    /// Embedding dimensions.
+    #[wasm_bindgen(getter)]
+    pub fn dims(&self) -> u32 {
+        self.rec.encoder().dims() as u32
+    }
+    /// Which path runs: `"cpu-simd"` (the WebGPU path is not built yet).
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        "cpu-simd".into()
+    }
+    /// Fingerprint of the model.
+    #[wasm_bindgen(getter, js_name = modelId)]
+    pub fn model_id(&self) -> String {
+        self.rec.encoder().model_id().to_string()
+    }
+    /// Fingerprint of the catalogue index (its checksum and size).
+    #[wasm_bindgen(getter, js_name = catalogueId)]
+    pub fn catalogue_id(&self) -> String {
+        let index = self.rec.index();
+        format!("{:08x}-{}", index.checksum(), index.len())
+    }
+
+    /// Folds one piece of feedback into the profile: `{text?, item?, rating?, kind?, ts?}`
+    /// (`kind`: like | dislike | not_interested | view | purchase | review; `ts` in unix
+    /// seconds, default now). On error the profile is unchanged.
+    pub fn feedback(&mut self, event: JsValue) -> Result<(), JsError> {
+        if !event.is_object() {
+            return Err(JsError::new(
+                "feedback(event): event must be an object like {text} or {item, kind}",
+            ));
+        }
+        let mut feedback: crate::Feedback = serde_wasm_bindgen::from_value(event)
+            .map_err(|e| JsError::new(&format!("feedback(event): {e}")))?;
+        if feedback.ts == 0 {
+            feedback.ts = now_seconds();
+        }
+        self.rec.record(&mut self.profile, &feedback).map_err(to_js)
+    }
+
+    /// The top items: `{k?, alpha?, diversity?, excludeSeen?, filters?, scene?}`.
+    pub fn recommend(&self, options: JsValue) -> Result<JsValue, JsError> {
+        let mut options: crate::RankOptions = if options.is_undefined() || options.is_null() {
+            crate::RankOptions::default()
+        } else {
+            serde_wasm_bindgen::from_value(options)
+                .map_err(|e| JsError::new(&format!("recommend(options): {e}")))?
+        };
+        if options.now == 0 {
+            options.now = now_seconds();
+        }
+        let results = self.rec.recommend(&self.profile, &options).map_err(to_js)?;
+        let cards: Vec<Card<'_>> = results
+            .iter()
+            .map(|r| Card {
+                recommendation: r,
+                item: self.rec.index().item(r.index).map(ItemView::from),
+            })
+            .collect();
+        to_js_value(&cards)
+    }
+
+    /// One item's display fields, or an error for an unknown id.
+    pub fn item(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let id = string_of(&id, "item(id): id")?;
+        let index = self.rec.index();
+        let i = index.require(&id).map_err(to_js)?;
+        let item = index.item(i).ok_or_else(|| JsError::new("item vanished"))?;
+        #[derive(serde::Serialize)]
+        struct Full {
+            id: String,
+            title: String,
+            #[serde(flatten)]
+            view: ItemView,
+        }
+        to_js_value(&Full {
+            id: item.id.clone(),
+            title: item.title.clone(),
+            view: ItemView::from(item),
+        })
+    }
+
+    /// What the profile holds, for a privacy panel.
+    pub fn profile(&self) -> Result<JsValue, JsError> {
+        let index = self.rec.index();
+        let signals = self
+            .profile
+            .signals()
+            .iter()
+            .map(|s| SignalView {
+                ts: s.ts,
+                weight: s.weight,
+                text: s.source.text().map(str::to_string),
+                item: s.source.item().map(str::to_string),
+                title: s
+                    .source
+                    .item()
+                    .and_then(|id| index.position(id))
+                    .map(|p| index.title(p).to_string()),
+            })
+            .collect();
+        to_js_value(&ProfileView {
+            signals,
+            not_interested: self.profile.not_interested().iter().cloned().collect(),
+            seen: self.profile.touched().iter().cloned().collect(),
+            bytes: self.profile.to_bytes().len(),
+        })
+    }
+
+    /// The profile as bytes (versioned, checksummed).
+    #[wasm_bindgen(js_name = exportProfile)]
+    pub fn export_profile(&self) -> Vec<u8> {
+        self.profile.to_bytes()
+    }
+
+    /// Replaces the profile with exported bytes; on any error the current profile stays.
+    #[wasm_bindgen(js_name = importProfile)]
+    pub fn import_profile(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] bytes: JsValue,
+    ) -> Result<(), JsError> {
+        let bytes = bytes_of(&bytes)?;
+        let profile = crate::IntentProfile::from_bytes(&bytes).map_err(to_js)?;
+        profile
+            .check_model(self.rec.encoder().model_id(), self.rec.encoder().dims())
+            .map_err(to_js)?;
+        self.profile = profile;
+        Ok(())
+    }
+
+    /// Forgets everything in the profile.
+    #[wasm_bindgen(js_name = clearProfile)]
+    pub fn clear_profile(&mut self) {
+        self.profile.clear();
+    }
+}

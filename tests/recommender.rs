@@ -58,6 +58,28 @@ fn polarity_reads_reviews_and_wishes() {
 }
 
 #[test]
+fn wishes_pull_and_clear_rejections_push() {
+    let rec = shop();
+    let mut p = rec.new_profile(ProfileSettings::default()).unwrap();
+    rec.record(
+        &mut p,
+        &Feedback::text(1, "a short, light, funny comedy to laugh at"),
+    )
+    .unwrap();
+    rec.record(&mut p, &Feedback::text(2, "I don't want war films"))
+        .unwrap();
+    let w: Vec<f32> = p.signals().iter().map(|s| s.weight).collect();
+    assert_eq!(w[0], 1.0, "a neutral-sounding wish is a wish");
+    assert!(w[1] < -0.8, "a clear rejection pushes away: {}", w[1]);
+    let ids = top(&rec, &p, 22);
+    let pos = |id: &str| ids.iter().position(|i| i == id).unwrap();
+    assert!(
+        pos("com1") < pos("war1") && pos("com2") < pos("war2"),
+        "{ids:?}"
+    );
+}
+
+#[test]
 fn free_text_moves_the_ranking_and_is_explained() {
     let rec = shop();
     let mut p = rec.new_profile(ProfileSettings::default()).unwrap();

@@ -1,11 +1,11 @@
-// The wasm encoder in headless Chromium, driven through the real demo page:
+// The wasm encoder in headless Chromium, driven through the encoder page (www/encoder.html):
 // parity with PyTorch on the 269 reference texts, typed errors, and the page UI.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startServer, ROOT } from "../../scripts/serve.mjs";
-import { launchChromium, openDemo } from "../../scripts/browser.mjs";
+import { launchChromium, openEncoderPage } from "../../scripts/browser.mjs";
 
 const SHARED = resolve(process.env.LOCALREC_SHARED ?? join(ROOT, "..", "shared"));
 assert.ok(existsSync(join(SHARED, "reference")), `${SHARED}/reference missing: set LOCALREC_SHARED`);
@@ -45,7 +45,7 @@ async function parityIn(page) {
 }
 
 test("int8 bundle in Chromium matches PyTorch (min cosine >= 0.995)", async () => {
-  const page = await openDemo(browser, server.url);
+  const page = await openEncoderPage(browser, server.url);
   const r = await parityIn(page);
   console.log(`chromium int8: n=${r.n} min=${r.min.toFixed(5)} mean=${r.mean.toFixed(5)} worst=${JSON.stringify(r.worst)}`);
   assert.equal(r.n, 269);
@@ -55,7 +55,7 @@ test("int8 bundle in Chromium matches PyTorch (min cosine >= 0.995)", async () =
 });
 
 test("f32 bundle in Chromium matches PyTorch (min cosine >= 0.99999)", async () => {
-  const page = await openDemo(browser, server.url, { model: "minilm-l6-v2-f32.lrm" });
+  const page = await openEncoderPage(browser, server.url, { model: "minilm-l6-v2-f32.lrm" });
   const r = await parityIn(page);
   console.log(`chromium f32: n=${r.n} min=${r.min.toFixed(7)} mean=${r.mean.toFixed(7)}`);
   assert.ok(r.min >= 0.99999, `min cosine ${r.min}`);
@@ -63,7 +63,7 @@ test("f32 bundle in Chromium matches PyTorch (min cosine >= 0.99999)", async () 
 });
 
 test("bad input reaches JS as Errors with a message, and the encoder keeps working", async () => {
-  const page = await openDemo(browser, server.url);
+  const page = await openEncoderPage(browser, server.url);
   const out = await page.evaluate(async () => {
     const { Encoder } = await import("/pkg/localrec.js");
     const bytes = new Uint8Array(await (await fetch("/models/minilm-l6-v2-int8.lrm")).arrayBuffer());
@@ -110,8 +110,8 @@ test("bad input reaches JS as Errors with a message, and the encoder keeps worki
   await page.close();
 });
 
-test("the demo page embeds what the user types", async () => {
-  const page = await openDemo(browser, server.url);
+test("the encoder page embeds what the user types", async () => {
+  const page = await openEncoderPage(browser, server.url);
   await page.fill("#texts", "short funny reads\nquick comic novels\nthe history of the Ottoman empire");
   await page.click("#embed");
   await page.waitForFunction(() => document.querySelectorAll("#results tbody tr").length === 3);

@@ -1,0 +1,124 @@
+// Types for the localrec package (js/index.js).
+
+export interface Progress {
+  /** "model" or "catalogue". */
+  file: string;
+  loaded: number;
+  total: number;
+  /** True when read from the Cache API (no network). */
+  cached: boolean;
+}
+
+export interface Warning {
+  message: string;
+}
+
+export interface CreateOptions {
+  /** URL of the model bundle (.lrm). */
+  model: string;
+  /** URL of the catalogue index (.lri). */
+  catalogue: string;
+  onProgress?: (p: Progress) => void;
+  onWarning?: (w: Warning) => void;
+  /** A worker running localrec's worker.js (default: a new module worker). */
+  worker?: Worker;
+  /** URL of localrec_bg.wasm, when a bundler moves it. */
+  wasm?: string | URL;
+}
+
+export type FeedbackKind = "like" | "dislike" | "not_interested" | "view" | "purchase" | "review";
+
+export interface Feedback {
+  /** Free text ("too long, I want short quick reads") or a review when `item` is set. */
+  text?: string;
+  /** Catalogue item id. */
+  item?: string;
+  /** Stars, 1–5. */
+  rating?: number;
+  kind?: FeedbackKind;
+  /** Unix seconds (default: now). */
+  ts?: number;
+}
+
+export interface NumericRange {
+  min?: number;
+  max?: number;
+}
+
+export interface Filters {
+  categories?: string[];
+  /** Any of these tags. */
+  tags?: string[];
+  price?: NumericRange;
+  attributes?: { key: string; range?: NumericRange; oneOf?: string[] }[];
+  exclude?: string[];
+}
+
+export type BoostTarget =
+  | { category: string }
+  | { tag: string }
+  | { attribute: { key: string; range?: NumericRange; equals?: string } };
+
+export interface Scene {
+  name: string;
+  boosts: { target: BoostTarget; factor: number }[];
+}
+
+export interface RecommendOptions {
+  k?: number;
+  /** Relevance against popularity, 0–1 (default 0.9). */
+  alpha?: number;
+  /** MMR diversity λ, 0–1 (default 0). */
+  diversity?: number;
+  /** Leave out items the user already acted on (default true). */
+  excludeSeen?: boolean;
+  negativeMargin?: number;
+  filters?: Filters;
+  scene?: Scene | null;
+}
+
+export interface Reason {
+  effect: "up" | "down";
+  /** The user's words, an item title, "popular", or "scene: <name>". */
+  feedback: string;
+  item?: string;
+  weight: number;
+}
+
+export interface Recommendation {
+  id: string;
+  title: string;
+  score: number;
+  relevance: number;
+  popularity: number;
+  why: Reason[];
+  snippet: string;
+  url?: string;
+  category?: string;
+  tags: string[];
+  price?: number;
+  attributes: Record<string, string | number>;
+}
+
+export interface ProfileSummary {
+  signals: { ts: number; weight: number; text?: string; item?: string; title?: string }[];
+  notInterested: string[];
+  seen: string[];
+  /** Size of the exported profile. */
+  bytes: number;
+}
+
+export declare class LocalRec extends EventTarget {
+  static create(options: CreateOptions): Promise<LocalRec>;
+  readonly backend: "webgpu" | "cpu-simd";
+  readonly items: number;
+  readonly persistent: boolean;
+  feedback(event: Feedback): Promise<ProfileSummary>;
+  recommend(options?: RecommendOptions): Promise<Recommendation[]>;
+  item(id: string): Promise<Omit<Recommendation, "score" | "relevance" | "popularity" | "why">>;
+  profile(): Promise<ProfileSummary>;
+  exportProfile(): Promise<Uint8Array>;
+  importProfile(bytes: Uint8Array | ArrayBuffer): Promise<ProfileSummary>;
+  clearProfile(): Promise<ProfileSummary>;
+  terminate(): void;
+}

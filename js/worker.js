@@ -1,0 +1,185 @@
+// The localrec worker: everything heavy runs here, off the page's main thread.
+// It downloads the model bundle and the catalogue index (with progress, through
+// the Cache API so a second visit needs no network), loads the wasm engine,
+// keeps the private profile in IndexedDB, and answers the page's requests.
+// Protocol: the page posts {id, op, args}; the worker answers {id, result} or
+// {id, error}, and posts {event, detail} for progress and warnings.
+import init, { Engine } from "../pkg/localrec.js";
+
+const CACHE = "localrec-assets-v1";
+const DB = "localrec";
+const STORE = "profiles";
+
+let engine = null;
+let profileKey = null;
+let db = null; // null: profile kept in memory only
+
+const emit = (event, detail) => self.postMessage({ event, detail });
+
+/** Bytes of `url`, from the Cache API when there, else downloaded with progress and cached. */
+async function fetchCached(url, name, { fresh = false } = {}) {
+  let cache = null;
+  try {
+    cache = await caches.open(CACHE);
+  } catch {
+    emit("warning", { message: "Cache API unavailable: assets will be downloaded every time" });
+  }
+  if (cache && !fresh) {
+    const hit = await cache.match(url);
+    if (hit) {
+      const bytes = new Uint8Array(await hit.arrayBuffer());
+      emit("progress", { file: name, loaded: bytes.length, total: bytes.length, cached: true });
+      return { bytes, cached: true };
+    }
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${name}: ${url} answered HTTP ${res.status}`);
+  const total = Number(res.headers.get("content-length")) || 0;
+  const reader = res.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.length;
+    emit("progress", { file: name, loaded, total: total || loaded, cached: false });
+  }
+  const bytes = new Uint8Array(loaded);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  if (cache) {
+    try {
+      await cache.put(url, new Response(bytes, { headers: { "content-type": "application/octet-stream" } }));
+    } catch (e) {
+      emit("warning", { message: `could not cache ${name}: ${e.message ?? e}` });
+    }
+  }
+  return { bytes, cached: false };
+}
+
+function openDb() {
+  return new Promise((resolve, reject) => {
+    let req;
+    try {
+      req = indexedDB.open(DB, 1);
+    } catch (e) {
+      reject(e);
+      return;
+    }
+    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+    req.onblocked = () => reject(new Error("IndexedDB is blocked"));
+  });
+}
+
+function dbRequest(mode, fn) {
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(STORE, mode);
+    const req = fn(tx.objectStore(STORE));
+    // The transaction is atomic: a reload before "complete" keeps the last committed profile.
+    tx.oncomplete = () => resolve(req.result);
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
+  });
+}
+
+async function persist() {
+  if (!db) return;
+  try {
+    await dbRequest("readwrite", (s) => s.put(engine.exportProfile(), profileKey));
+  } catch (e) {
+    db = null;
+    emit("warning", { message: `profile storage failed (${e.message ?? e}); keeping the profile in memory only` });
+  }
+}
+
+/** Loads, re-downloading a cached file once if the engine rejects it (corrupt cache). */
+async function loadEngine(model, catalogue) {
+  let m = await fetchCached(model, "model");
+  let c = await fetchCached(catalogue, "catalogue");
+  try {
+    return Engine.load(m.bytes, c.bytes);
+  } catch (e) {
+    if (!m.cached && !c.cached) throw e;
+    emit("warning", { message: `cached assets were unusable (${e.message}); downloading them again` });
+    m = await fetchCached(model, "model", { fresh: true });
+    c = await fetchCached(catalogue, "catalogue", { fresh: true });
+    return Engine.load(m.bytes, c.bytes);
+  }
+}
+
+const ops = {
+  async init({ model, catalogue, wasm }) {
+    if (typeof model !== "string" || typeof catalogue !== "string") {
+      throw new Error("LocalRec.create needs `model` and `catalogue` URLs (strings)");
+    }
+    await init(wasm ? { module_or_path: wasm } : undefined);
+    engine = await loadEngine(model, catalogue);
+    profileKey = `profile:${engine.modelId}:${engine.catalogueId}`;
+    try {
+      db = await openDb();
+      const saved = await dbRequest("readonly", (s) => s.get(profileKey));
+      if (saved) {
+        try {
+          engine.importProfile(saved);
+        } catch (e) {
+          emit("warning", { message: `the saved profile was unreadable (${e.message}); starting afresh` });
+        }
+      }
+    } catch (e) {
+      db = null;
+      emit("warning", { message: `IndexedDB unavailable (${e?.message ?? e}); the profile lives in memory only` });
+    }
+    return { items: engine.items, backend: engine.backend, dims: engine.dims, persistent: db !== null };
+  },
+  async feedback(event) {
+    engine.feedback(event);
+    await persist();
+    return engine.profile();
+  },
+  recommend(options) {
+    return engine.recommend(options ?? {});
+  },
+  profile() {
+    return engine.profile();
+  },
+  item(id) {
+    return engine.item(id);
+  },
+  exportProfile() {
+    return engine.exportProfile();
+  },
+  async importProfile(bytes) {
+    engine.importProfile(bytes);
+    await persist();
+    return engine.profile();
+  },
+  async clearProfile() {
+    engine.clearProfile();
+    if (db) {
+      try {
+        await dbRequest("readwrite", (s) => s.delete(profileKey));
+      } catch (e) {
+        emit("warning", { message: `could not delete the stored profile: ${e.message ?? e}` });
+      }
+    }
+    return engine.profile();
+  },
+};
+
+self.onmessage = async ({ data }) => {
+  const { id, op, args = [] } = data ?? {};
+  try {
+    if (!(op in ops)) throw new Error(`unknown operation ${op}`);
+    if (op !== "init" && !engine) throw new Error("LocalRec is not initialised");
+    const result = await ops[op](...args);
+    self.postMessage({ id, result });
+  } catch (e) {
+    self.postMessage({ id, error: String(e?.message ?? e) });
+  }
+};

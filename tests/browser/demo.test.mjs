@@ -1,0 +1,141 @@
+// The demo storefront end to end in headless Chromium: load, ready, text
+// feedback moves the ranking, like / not-interested move it again, reload keeps
+// the profile, "forget me" clears it, nothing leaves the page after the initial
+// assets, and a second visit reads model and catalogue from the Cache API.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { startServer, ROOT } from "../../scripts/serve.mjs";
+import { launchChromium } from "../../scripts/browser.mjs";
+
+let server, browser, context, page;
+const requests = [];
+
+async function ready(p) {
+  await p.waitForFunction(() => window.localrecShop?.state !== "loading", null, { timeout: 180_000 });
+  const state = await p.evaluate(() => [window.localrecShop.state, window.localrecShop.error]);
+  assert.equal(state[0], "ready", `shop failed: ${state[1]}`);
+}
+const top = (p, n = 12) => p.$$eval("#results .card", (cards, n) => cards.slice(0, n).map((c) => c.dataset.id), n);
+const tagsOfTop = (p, n) => p.$$eval("#results .card .genres", (g, n) => g.slice(0, n).map((x) => x.textContent), n);
+
+before(async () => {
+  server = await startServer();
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  context.on("request", (r) => requests.push({ url: r.url(), at: Date.now() }));
+  page = await context.newPage();
+  await page.goto(`${server.url}/`);
+  await ready(page);
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test("the shop loads with the CPU SIMD backend and a cold-start list", async () => {
+  const urls = requests.map((r) => r.url);
+  assert.ok(urls.some((u) => u.endsWith("/models/minilm-l6-v2-int8.lrm")), `model fetched: ${urls}`);
+  assert.ok(urls.some((u) => u.endsWith("/catalogue.lri")), "catalogue fetched");
+  assert.equal(await page.textContent("#backend"), "cpu-simd");
+  const ids = await top(page);
+  assert.equal(ids.length, 12);
+  assert.match(await page.textContent("#results .card .why"), /popular/);
+  assert.match(await page.textContent("#signals"), /Empty/);
+});
+
+test("text feedback moves the ranking toward it, with the reason shown", async () => {
+  const before = await top(page);
+  await page.fill("#ask", "a short, light, funny comedy to laugh at");
+  await page.click("#ask-form button");
+  await page.waitForFunction((b) => {
+    const ids = [...document.querySelectorAll("#results .card")].map((c) => c.dataset.id);
+    return ids.length > 0 && ids.join() !== b.join();
+  }, before);
+  const genres = await tagsOfTop(page, 6);
+  assert.ok(genres.filter((g) => g.includes("Comedy")).length >= 4, `mostly comedies: ${genres}`);
+  assert.match(await page.textContent("#results .card .why"), /because you said “a short, light, funny comedy/);
+  assert.match(await page.textContent("#signals"), /you said “a short, light, funny comedy/);
+});
+
+test("like and not-interested change the list again", async () => {
+  const ids = await top(page);
+  await page.click(`#results .card[data-id="${ids[1]}"] .like`);
+  await page.waitForFunction((id) => !document.querySelector(`#results .card[data-id="${id}"]`), ids[1]);
+  const afterLike = await top(page);
+  assert.ok(!afterLike.includes(ids[1]), "a liked film counts as seen");
+  await page.click(`#results .card[data-id="${afterLike[0]}"] .nope`);
+  await page.waitForFunction((id) => !document.querySelector(`#results .card[data-id="${id}"]`), afterLike[0]);
+  assert.match(await page.textContent("#signals"), /not interested/);
+});
+
+test("a screenshot of the shop after feedback", async () => {
+  mkdirSync(join(ROOT, "docs"), { recursive: true });
+  await page.screenshot({ path: join(ROOT, "docs", "demo.png"), fullPage: false });
+});
+
+test("nothing leaves the page after the initial assets", async () => {
+  const readyAt = Date.now();
+  await page.fill("#ask", "a war film");
+  await page.click("#ask-form button");
+  await page.selectOption("#scene", "date");
+  await page.selectOption("#decade", "1990s");
+  await page.waitForTimeout(1500);
+  const late = requests.filter((r) => r.at >= readyAt);
+  assert.deepEqual(late.map((r) => r.url), [], "no request after load");
+  assert.equal(await page.textContent("#requests"), "0");
+  await page.selectOption("#scene", "");
+  await page.selectOption("#decade", "");
+});
+
+test("reload keeps the profile, model and catalogue come from the cache", async () => {
+  const signals = await page.getAttribute("#signals", "data-count");
+  const first = requests.length;
+  await page.reload();
+  await ready(page);
+  assert.equal(await page.getAttribute("#signals", "data-count"), signals);
+  const again = requests.slice(first).map((r) => r.url);
+  assert.ok(!again.some((u) => u.endsWith(".lrm") || u.endsWith(".lri")), `assets re-fetched: ${again}`);
+});
+
+test("forget me clears the profile, here and after a reload", async () => {
+  await page.click("#clear");
+  await page.waitForFunction(() => document.querySelector("#signals").dataset.count === "0");
+  assert.match(await page.textContent("#results .card .why"), /popular/);
+  await page.reload();
+  await ready(page);
+  assert.equal(await page.getAttribute("#signals", "data-count"), "0");
+});
+
+test("bad input from JS is a rejected promise and the worker keeps working", async () => {
+  const out = await page.evaluate(async () => {
+    const rec = window.localrecShop.rec;
+    const attempt = async (f) => {
+      try {
+        await f();
+        return "no error";
+      } catch (e) {
+        return e.message;
+      }
+    };
+    return {
+      unknown: await attempt(() => rec.feedback({ item: "No_Such_Film", kind: "like" })),
+      badKind: await attempt(() => rec.feedback({ item: "Heat_(1995_film)", kind: "love" })),
+      badRating: await attempt(() => rec.feedback({ item: "Heat_(1995_film)", rating: 11 })),
+      notObject: await attempt(() => rec.feedback("hello")),
+      badK: await attempt(() => rec.recommend({ k: 0 })),
+      badAlpha: await attempt(() => rec.recommend({ alpha: "high" })),
+      badImport: await attempt(() => rec.importProfile(new Uint8Array([1, 2, 3]))),
+      stillWorks: (await rec.recommend({ k: 3 })).length,
+    };
+  });
+  assert.match(out.unknown, /unknown item id `No_Such_Film`/);
+  assert.match(out.badKind, /unknown variant `love`/);
+  assert.match(out.badRating, /not between 1 and 5/);
+  assert.match(out.notObject, /must be an object/);
+  assert.match(out.badK, /invalid k/);
+  assert.match(out.badAlpha, /recommend\(options\)/);
+  assert.match(out.badImport, /profile is truncated|not a localrec profile/);
+  assert.equal(out.stillWorks, 3);
+});

@@ -1,0 +1,173 @@
+// The demo storefront: a film shop whose ranking runs entirely in this browser
+// through the localrec package (a Web Worker with the wasm engine). Exposes
+// `window.localrecShop` ({state, rec, refresh}) so the browser tests can drive it.
+import { LocalRec } from "./js/index.js";
+
+const $ = (id) => document.getElementById(id);
+const shop = (window.localrecShop = { state: "loading", rec: null, error: null, results: [] });
+
+const SCENES = {
+  date: { name: "date night", boosts: [
+    { target: { tag: "Romance" }, factor: 1.6 }, { target: { tag: "Comedy" }, factor: 1.2 }, { target: { tag: "Horror" }, factor: 0.5 } ] },
+  family: { name: "family movie night", boosts: [
+    { target: { tag: "Family" }, factor: 2.0 }, { target: { tag: "Animated" }, factor: 1.8 },
+    { target: { tag: "Horror" }, factor: 0.3 }, { target: { tag: "Thriller" }, factor: 0.6 } ] },
+  late: { name: "late-night thrills", boosts: [
+    { target: { tag: "Thriller" }, factor: 1.6 }, { target: { tag: "Horror" }, factor: 1.5 }, { target: { tag: "Family" }, factor: 0.4 } ] },
+  recent: { name: "something recent", boosts: [
+    { target: { attribute: { key: "year", range: { min: 2015 } } }, factor: 1.8 } ] },
+};
+const GENRES = ["Action", "Adventure", "Animated", "Comedy", "Crime", "Documentary", "Drama", "Family", "Fantasy",
+  "Horror", "Musical", "Mystery", "Romance", "Science Fiction", "Sports", "Superhero", "Thriller", "War", "Western"];
+
+let readyAt = 0;
+
+function options() {
+  const filters = {};
+  if ($("decade").value) filters.attributes = [{ key: "decade", oneOf: [$("decade").value] }];
+  if ($("genre").value) filters.tags = [$("genre").value];
+  const scene = SCENES[$("scene").value] ?? null;
+  return { k: 12, diversity: Number($("diversity").value), filters, scene };
+}
+
+function el(tag, { dataset, ...props } = {}, ...children) {
+  const e = document.createElement(tag);
+  Object.assign(e, props);
+  Object.assign(e.dataset, dataset ?? {});
+  e.append(...children.filter((c) => c !== null && c !== undefined));
+  return e;
+}
+
+function why(card) {
+  const up = card.why.filter((w) => w.effect === "up");
+  const down = card.why.filter((w) => w.effect === "down");
+  const parts = [];
+  for (const w of up) {
+    if (w.feedback === "popular") parts.push("popular");
+    else if (w.feedback.startsWith("scene: ")) parts.push(`fits ${w.feedback.slice(7)}`);
+    else parts.push(w.item ? `because you liked “${w.feedback}”` : `because you said “${w.feedback}”`);
+  }
+  for (const w of down) parts.push(`ranked lower: like “${w.feedback}”, which you turned down`);
+  return parts.join(" · ");
+}
+
+function renderResults(cards) {
+  const list = $("results");
+  list.replaceChildren();
+  for (const c of cards) {
+    const year = c.attributes?.year;
+    const stars = el("span", { className: "stars", role: "group", ariaLabel: `Rate ${c.title}` });
+    for (let s = 1; s <= 5; s++) {
+      stars.append(el("button", { type: "button", className: "star", textContent: "★", title: `${s} star${s > 1 ? "s" : ""}`,
+        ariaLabel: `${s} star${s > 1 ? "s" : ""}`, onclick: () => act({ item: c.id, rating: s }) }));
+    }
+    const li = el("li", { className: "card", dataset: { id: c.id } },
+      el("h3", {}, el("a", { href: c.url ?? "#", textContent: c.title, rel: "noopener", target: "_blank" }),
+        year ? el("span", { className: "year", textContent: ` (${year})` }) : null),
+      el("p", { className: "genres", textContent: (c.tags ?? []).join(" · ") }),
+      el("p", { className: "snippet", textContent: c.snippet }),
+      el("p", { className: "why", textContent: why(c) }),
+      el("div", { className: "card-actions" },
+        el("button", { type: "button", className: "like", textContent: "♥ Like", ariaLabel: `Like ${c.title}`,
+          onclick: () => act({ item: c.id, kind: "like" }) }),
+        el("button", { type: "button", className: "nope", textContent: "Not interested", ariaLabel: `Not interested in ${c.title}`,
+          onclick: () => act({ item: c.id, kind: "not_interested" }) }),
+        stars));
+    list.append(li);
+  }
+}
+
+function renderProfile(p) {
+  const ul = $("signals");
+  ul.replaceChildren();
+  if (p.signals.length === 0 && p.notInterested.length === 0) {
+    ul.append(el("li", { className: "empty", textContent: "Empty: the shop shows what is popular until you say or click something." }));
+  }
+  for (const s of p.signals.slice().reverse()) {
+    const name = s.title ?? s.item;
+    const what = s.text ? `you said “${s.text}”` : s.weight > 0 ? `you liked “${name}”` : `you turned down “${name}”`;
+    ul.append(el("li", { textContent: `${s.weight > 0 ? "▲" : "▼"} ${what} (weight ${s.weight.toFixed(2)})` }));
+  }
+  for (const id of p.notInterested) ul.append(el("li", { textContent: `✕ not interested: ${id}` }));
+  $("signals").dataset.count = String(p.signals.length);
+}
+
+async function refresh() {
+  const t = performance.now();
+  const cards = await shop.rec.recommend(options());
+  $("latency").textContent = `updated in ${(performance.now() - t).toFixed(0)} ms`;
+  shop.results = cards;
+  renderResults(cards);
+}
+
+async function act(event) {
+  const t = performance.now();
+  try {
+    renderProfile(await shop.rec.feedback(event));
+    await refresh();
+    $("latency").textContent = `updated in ${(performance.now() - t).toFixed(0)} ms`;
+  } catch (e) {
+    $("status").textContent = `Could not use that: ${e.message}`;
+  }
+}
+
+function countRequests() {
+  const n = performance.getEntriesByType("resource").filter((e) => e.startTime > readyAt).length;
+  $("requests").textContent = String(n);
+}
+
+async function main() {
+  for (const g of GENRES) $("genre").append(el("option", { textContent: g }));
+  const rec = await LocalRec.create({
+    model: "./models/minilm-l6-v2-int8.lrm",
+    catalogue: "./catalogue.lri",
+    onProgress: (p) => {
+      $("progress").value = p.total ? p.loaded / p.total : 0;
+      $("progress-label").textContent = `${p.cached ? "Reading" : "Downloading"} the ${p.file} (${(p.loaded / 1e6).toFixed(1)} MB)`;
+    },
+    onWarning: (w) => console.warn("localrec:", w.message),
+  });
+  shop.rec = rec;
+  $("backend").textContent = rec.backend;
+  $("loading").hidden = true;
+  $("shop").hidden = false;
+  renderProfile(await rec.profile());
+  await refresh();
+  readyAt = performance.now();
+  setInterval(countRequests, 500);
+
+  $("ask-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = $("ask").value.trim();
+    if (text) act({ text }).then(() => ($("ask").value = ""));
+  });
+  for (const id of ["scene", "decade", "genre", "diversity"]) $(id).addEventListener("change", () => refresh());
+  $("clear").addEventListener("click", async () => {
+    renderProfile(await rec.clearProfile());
+    await refresh();
+  });
+  $("export").addEventListener("click", async () => {
+    const bytes = await rec.exportProfile();
+    const a = el("a", { href: URL.createObjectURL(new Blob([bytes])), download: "localrec-profile.lrp" });
+    a.click();
+    URL.revokeObjectURL(a.href);
+  });
+  $("import").addEventListener("change", async (e) => {
+    const file = e.target.files[0];
+    if (!file) return;
+    try {
+      renderProfile(await rec.importProfile(new Uint8Array(await file.arrayBuffer())));
+      await refresh();
+    } catch (err) {
+      $("status").textContent = `That file is not a profile for this shop: ${err.message}`;
+    }
+  });
+  shop.refresh = refresh;
+  shop.state = "ready";
+}
+
+main().catch((e) => {
+  shop.error = String(e?.message ?? e);
+  shop.state = "failed";
+  $("status").textContent = `Could not start: ${shop.error}`;
+});
