@@ -25,7 +25,7 @@ async function fetchCached(url, name, { fresh = false } = {}) {
     emit("warning", { message: "Cache API unavailable: assets will be downloaded every time" });
   }
   if (cache && !fresh) {
-    const hit = await cache.match(url);
+    const hit = await cache.match(url).catch(() => undefined);
     if (hit) {
       const bytes = new Uint8Array(await hit.arrayBuffer());
       emit("progress", { file: name, loaded: bytes.length, total: bytes.length, cached: true });

@@ -94,11 +94,14 @@ if [ $need_bundle -eq 1 ]; then
   done
 fi
 # The demo catalogue index (11k Wikipedia films shipped in data/films/).
+# Rebuilt when missing, older than its data, or no longer readable (format change) or
+# made with another model than the default bundle's.
 FILMS=models/build/films.lri
-if [ ! -f "$FILMS" ] || [ data/films/films.jsonl.gz -nt "$FILMS" ] || [ models/build/minilm-l6-v2-int8.lrm -nt "$FILMS" ] \
-   || [ -n "$(find src/index.rs src/catalogue.rs -newer "$FILMS" -print -quit)" ]; then
-  say "building the demo catalogue index (11k films, a few minutes on 2 cores)"
-  cargo build --quiet --bin localrec
+cargo build --quiet --bin localrec
+films_model=$(./target/debug/localrec index inspect "$FILMS" 2>/dev/null | awk '/^model id:/ {print $3}' || true)
+bundle_model=$(./target/debug/localrec model inspect models/build/minilm-l6-v2-int8.lrm | awk '/^model id:/ {print $3}')
+if [ -z "$films_model" ] || [ "$films_model" != "$bundle_model" ] || [ data/films/films.jsonl.gz -nt "$FILMS" ]; then
+  say "building the demo catalogue index (11k films, about 6 minutes on 2 cores)"
   ./target/debug/localrec index build --catalogue data/films/films.jsonl.gz -o "$FILMS"
 fi
 say "ready"

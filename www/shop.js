@@ -4,7 +4,8 @@
 import { LocalRec } from "./js/index.js";
 
 const $ = (id) => document.getElementById(id);
-const shop = (window.localrecShop = { state: "loading", rec: null, error: null, results: [] });
+const shop = (window.localrecShop = { state: "loading", rec: null, error: null, results: [], warnings: [], cspViolations: [] });
+document.addEventListener("securitypolicyviolation", (e) => shop.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
 
 const SCENES = {
   date: { name: "date night", boosts: [
@@ -125,7 +126,10 @@ async function main() {
       $("progress").value = p.total ? p.loaded / p.total : 0;
       $("progress-label").textContent = `${p.cached ? "Reading" : "Downloading"} the ${p.file} (${(p.loaded / 1e6).toFixed(1)} MB)`;
     },
-    onWarning: (w) => console.warn("localrec:", w.message),
+    onWarning: (w) => {
+      shop.warnings.push(w.message);
+      console.warn("localrec:", w.message);
+    },
   });
   shop.rec = rec;
   $("backend").textContent = rec.backend;

@@ -7,12 +7,17 @@ use clap::{Args, Subcommand};
 use localrec::index::DEFAULT_SNIPPET_CHARS;
 use localrec::{read_catalogue, CatalogueIndex};
 
-use super::{load_encoder, open_input, write_atomically, CliError, Progress};
+use super::{load_encoder, open_input, read_file, write_atomically, CliError, Progress};
 
 #[derive(Subcommand)]
 pub enum IndexCommand {
     /// Embed every item of a catalogue and write one index file.
     Build(BuildArgs),
+    /// Validate an index file and print what it holds.
+    Inspect {
+        /// The index file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -34,6 +39,7 @@ pub struct BuildArgs {
 pub fn run(cmd: IndexCommand) -> Result<(), CliError> {
     match cmd {
         IndexCommand::Build(args) => build(args),
+        IndexCommand::Inspect { file } => inspect(&file),
     }
 }
 
@@ -53,5 +59,21 @@ fn build(args: BuildArgs) -> Result<(), CliError> {
         index.as_bytes().len(),
         index.model_id()
     );
+    Ok(())
+}
+
+fn inspect(file: &std::path::Path) -> Result<(), CliError> {
+    let index = CatalogueIndex::from_bytes(read_file(file)?)?;
+    println!("file:       {}", file.display());
+    println!("size:       {} bytes", index.as_bytes().len());
+    println!(
+        "format:     localrec catalogue index v{}",
+        localrec::index::INDEX_VERSION
+    );
+    println!("items:      {}", index.len());
+    println!("dims:       {}", index.dims());
+    println!("model id:   {}", index.model_id());
+    println!("categories: {}", index.categories().len());
+    println!("memory:     {} bytes loaded", index.memory_bytes());
     Ok(())
 }

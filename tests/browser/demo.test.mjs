@@ -108,6 +108,27 @@ test("forget me clears the profile, here and after a reload", async () => {
   assert.equal(await page.getAttribute("#signals", "data-count"), "0");
 });
 
+test("the page runs under its strict CSP with no violation", async () => {
+  const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', "content");
+  assert.match(csp, /default-src 'self'; script-src 'self' 'wasm-unsafe-eval'/);
+  assert.deepEqual(await page.evaluate(() => window.localrecShop.cspViolations), []);
+});
+
+test("corrupt cached files are downloaded again", async () => {
+  await page.evaluate(async () => {
+    const cache = await caches.open("localrec-assets-v1");
+    const url = new URL("./catalogue.lri", location.href).href;
+    await cache.put(url, new Response(new Uint8Array([76, 82, 73, 78, 68, 69, 88, 0, 1, 2, 3])));
+  });
+  const first = requests.length;
+  await page.reload();
+  await ready(page);
+  const warnings = await page.evaluate(() => window.localrecShop.warnings);
+  assert.ok(warnings.some((w) => w.includes("downloading them again")), `warnings: ${warnings}`);
+  assert.ok(requests.slice(first).some((r) => r.url.endsWith("/catalogue.lri")), "catalogue re-fetched");
+  assert.equal((await top(page)).length, 12);
+});
+
 test("bad input from JS is a rejected promise and the worker keeps working", async () => {
   const out = await page.evaluate(async () => {
     const rec = window.localrecShop.rec;
