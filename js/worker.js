@@ -5,6 +5,7 @@
 // Protocol: the page posts {id, op, args}; the worker answers {id, result} or
 // {id, error}, and posts {event, detail} for progress and warnings.
 import init, { Engine } from "../pkg/localrec.js";
+import { download } from "./download.js";
 
 const CACHE = "localrec-assets-v1";
 const DB = "localrec";
@@ -32,25 +33,7 @@ async function fetchCached(url, name, { fresh = false } = {}) {
       return { bytes, cached: true };
     }
   }
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`${name}: ${url} answered HTTP ${res.status}`);
-  const total = Number(res.headers.get("content-length")) || 0;
-  const reader = res.body.getReader();
-  const chunks = [];
-  let loaded = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.length;
-    emit("progress", { file: name, loaded, total: total || loaded, cached: false });
-  }
-  const bytes = new Uint8Array(loaded);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
-  }
+  const bytes = await download(url, (loaded, total) => emit("progress", { file: name, loaded, total, cached: false }));
   if (cache) {
     try {
       await cache.put(url, new Response(bytes, { headers: { "content-type": "application/octet-stream" } }));
@@ -71,7 +54,18 @@ function openDb() {
       return;
     }
     req.onupgradeneeded = () => req.result.createObjectStore(STORE);
-    req.onsuccess = () => resolve(req.result);
+    req.onsuccess = () => {
+      const handle = req.result;
+      // Another page wants a newer schema: let it, and keep this profile in memory.
+      handle.onversionchange = () => {
+        handle.close();
+        if (db === handle) {
+          db = null;
+          emit("warning", { message: "the profile database was upgraded elsewhere; keeping the profile in memory only" });
+        }
+      };
+      resolve(handle);
+    };
     req.onerror = () => reject(req.error);
     req.onblocked = () => reject(new Error("IndexedDB is blocked"));
   });

@@ -2,6 +2,7 @@
 // encoder, and embeds what the user types. Exposes `window.localrecDemo`
 // ({ state, encoder, error }) so the browser tests can drive it.
 import init, { Encoder } from "./pkg/localrec.js";
+import { download } from "./js/download.js";
 
 const demo = (window.localrecDemo = { state: "loading", encoder: null, error: null });
 const $ = (id) => document.getElementById(id);
@@ -11,30 +12,6 @@ function modelUrl() {
   const name = new URLSearchParams(location.search).get("model") ?? "minilm-l6-v2-int8.lrm";
   if (!/^[\w.-]+\.lrm$/.test(name)) throw new Error(`bad model name ${name}`);
   return `./models/${name}`;
-}
-
-/** Fetches with a progress callback (loaded, total). */
-async function download(url, onProgress) {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  const total = Number(res.headers.get("content-length")) || 0;
-  const reader = res.body.getReader();
-  const chunks = [];
-  let loaded = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.length;
-    onProgress(loaded, total);
-  }
-  const bytes = new Uint8Array(loaded);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
-  }
-  return bytes;
 }
 
 function cosine(a, b) {

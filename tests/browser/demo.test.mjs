@@ -71,8 +71,9 @@ test("like and not-interested change the list again", async () => {
 });
 
 test("a screenshot of the shop after feedback", async () => {
-  mkdirSync(join(ROOT, "docs"), { recursive: true });
-  await page.screenshot({ path: join(ROOT, "docs", "demo.png"), fullPage: false });
+  // Written to target/ (docs/demo.png in the README is a copy of one such run).
+  mkdirSync(join(ROOT, "target", "screenshots"), { recursive: true });
+  await page.screenshot({ path: join(ROOT, "target", "screenshots", "demo.png"), fullPage: false });
 });
 
 test("nothing leaves the page after the initial assets", async () => {
@@ -127,6 +128,38 @@ test("corrupt cached files are downloaded again", async () => {
   assert.ok(warnings.some((w) => w.includes("downloading them again")), `warnings: ${warnings}`);
   assert.ok(requests.slice(first).some((r) => r.url.endsWith("/catalogue.lri")), "catalogue re-fetched");
   assert.equal((await top(page)).length, 12);
+});
+
+test("without IndexedDB the profile lives in memory, with a warning", async () => {
+  const out = await page.evaluate(async () => {
+    // Hold the database open at a newer version: the worker's open() then fails.
+    const blocker = await new Promise((ok, fail) => {
+      const r = indexedDB.open("localrec", 99);
+      r.onsuccess = () => ok(r.result);
+      r.onerror = () => fail(r.error);
+      r.onblocked = () => fail(new Error("blocked by an open connection"));
+    });
+    const { LocalRec } = await import("/js/index.js");
+    const warnings = [];
+    const rec = await LocalRec.create({
+      model: "./models/minilm-l6-v2-int8.lrm",
+      catalogue: "./catalogue.lri",
+      onWarning: (w) => warnings.push(w.message),
+    });
+    const summary = await rec.feedback({ text: "a heist film with a clever twist" });
+    const top = await rec.recommend({ k: 3 });
+    rec.terminate();
+    blocker.close();
+    await new Promise((ok) => {
+      const d = indexedDB.deleteDatabase("localrec");
+      d.onsuccess = d.onerror = d.onblocked = () => ok();
+    });
+    return { persistent: rec.persistent, warnings, signals: summary.signals.length, top: top.length };
+  });
+  assert.equal(out.persistent, false);
+  assert.ok(out.warnings.some((w) => w.includes("IndexedDB unavailable")), `${out.warnings}`);
+  assert.equal(out.signals, 1);
+  assert.equal(out.top, 3);
 });
 
 test("bad input from JS is a rejected promise and the worker keeps working", async () => {
