@@ -4,7 +4,7 @@
 import { LocalRec } from "./js/index.js";
 
 const $ = (id) => document.getElementById(id);
-const shop = (window.localrecShop = { state: "loading", rec: null, error: null, results: [], warnings: [], cspViolations: [] });
+const shop = (window.localrecShop = { state: "loading", rec: null, error: null, results: [], warnings: [], cspViolations: [], progress: [] });
 document.addEventListener("securitypolicyviolation", (e) => shop.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
 
 const SCENES = {
@@ -123,6 +123,7 @@ async function main() {
     model: "./models/minilm-l6-v2-int8.lrm",
     catalogue: "./catalogue.lri",
     onProgress: (p) => {
+      shop.progress.push(p);
       $("progress").value = p.total ? p.loaded / p.total : 0;
       $("progress-label").textContent = `${p.cached ? "Reading" : "Downloading"} the ${p.file} (${(p.loaded / 1e6).toFixed(1)} MB)`;
     },

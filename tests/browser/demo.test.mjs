@@ -38,6 +38,13 @@ test("the shop loads with the CPU SIMD backend and a cold-start list", async () 
   const urls = requests.map((r) => r.url);
   assert.ok(urls.some((u) => u.endsWith("/models/minilm-l6-v2-int8.lrm")), `model fetched: ${urls}`);
   assert.ok(urls.some((u) => u.endsWith("/catalogue.lri")), "catalogue fetched");
+  // Progress events stream in for both files while they download.
+  const progress = await page.evaluate(() => window.localrecShop.progress);
+  for (const file of ["model", "catalogue"]) {
+    const events = progress.filter((p) => p.file === file);
+    assert.ok(events.length > 1, `${file}: ${events.length} progress events`);
+    assert.equal(events.at(-1).loaded, events.at(-1).total);
+  }
   assert.equal(await page.textContent("#backend"), "cpu-simd");
   const ids = await top(page);
   assert.equal(ids.length, 12);
@@ -128,6 +135,26 @@ test("corrupt cached files are downloaded again", async () => {
   assert.ok(warnings.some((w) => w.includes("downloading them again")), `warnings: ${warnings}`);
   assert.ok(requests.slice(first).some((r) => r.url.endsWith("/catalogue.lri")), "catalogue re-fetched");
   assert.equal((await top(page)).length, 12);
+});
+
+test("a storage quota error keeps the profile in memory, with a warning", async () => {
+  const cdp = await context.newCDPSession(page);
+  const origin = new URL(server.url).origin;
+  await cdp.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: 1 });
+  try {
+    // Reopen storage under the new quota.
+    await page.reload();
+    await ready(page);
+    const before = await page.getAttribute("#signals", "data-count");
+    await page.fill("#ask", "an animated film about talking animals");
+    await page.click("#ask-form button");
+    await page.waitForFunction((b) => document.querySelector("#signals").dataset.count !== b, before);
+    const warnings = await page.evaluate(() => window.localrecShop.warnings);
+    assert.ok(warnings.some((w) => w.includes("profile storage failed")), `warnings: ${warnings}`);
+    assert.match(await page.textContent("#signals"), /talking animals/, "the feedback still counts");
+  } finally {
+    await cdp.send("Storage.overrideQuotaForOrigin", { origin });
+  }
 });
 
 test("without IndexedDB the profile lives in memory, with a warning", async () => {
