@@ -49,7 +49,7 @@ fi
 # --- npm dev packages ------------------------------------------------------------
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages"
-  npm ci --no-audit --no-fund
+  npm ci --no-audit --no-fund --onnxruntime-node-install=skip
 fi
 
 # --- the model weights and bundles -----------------------------------------------

@@ -1,0 +1,26 @@
+// Loads both encoders in the page: localrec's wasm Encoder and transformers.js
+// (onnxruntime-web wasm backend, q8, single thread) on the same model, and
+// exposes them to the harness (benches/compare.mjs) as window.encoders.
+import init, { Encoder } from "/pkg/localrec.js";
+import { pipeline, env } from "@huggingface/transformers";
+
+env.allowRemoteModels = false;
+env.allowLocalModels = true;
+env.localModelPath = "/baseline/";
+env.backends.onnx.wasm.wasmPaths = "/ort/";
+env.backends.onnx.wasm.numThreads = 1;
+
+try {
+  await init();
+  const bytes = new Uint8Array(await (await fetch("/models/minilm-l6-v2-int8.lrm")).arrayBuffer());
+  const ours = Encoder.load(bytes);
+  const extractor = await pipeline("feature-extraction", "all-MiniLM-L6-v2", { dtype: "q8", device: "wasm" });
+  window.encoders = {
+    ours: (texts) => ours.embedBatch(texts),
+    tjs: async (texts) => (await extractor(texts, { pooling: "mean", normalize: true })).data,
+    tokens: (t) => ours.tokenCount(t),
+  };
+  document.getElementById("status").textContent = "ready";
+} catch (e) {
+  document.getElementById("status").textContent = `failed: ${e.message ?? e}`;
+}
