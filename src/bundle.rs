@@ -35,6 +35,7 @@ use candle_core::{Device, Tensor};
 use crate::config::BertConfig;
 use crate::envelope::Envelope;
 use crate::error::{Error, FileKind, Result};
+use crate::tokenize::TextTokenizer;
 
 /// The first eight bytes of every model bundle.
 pub const MAGIC: [u8; 8] = *b"LRMODEL\0";
@@ -160,6 +161,7 @@ fn expected_tensors(config: &BertConfig) -> Vec<(String, Vec<usize>, Role)> {
 pub struct ModelBundle {
     config: BertConfig,
     tokenizer_json: String,
+    tokenizer: TextTokenizer,
     quant: Quant,
     model_id: String,
     tensors: HashMap<String, QTensor>,
@@ -208,10 +210,11 @@ impl ModelBundle {
             tensors.insert(name, QTensor::quantize(&tensor, dtype)?);
         }
         // Fail now, not at load time, on a tokenizer we cannot use.
-        crate::tokenize::TextTokenizer::from_json(&tokenizer_json, &config)?;
+        let tokenizer = TextTokenizer::from_json(&tokenizer_json, &config)?;
         Ok(Self {
             config,
             tokenizer_json,
+            tokenizer,
             quant,
             model_id,
             tensors,
@@ -265,10 +268,11 @@ impl ModelBundle {
             tensors.insert(name, tensor);
         }
         // The tokenizer must load and fit the vocabulary before we call this valid.
-        crate::tokenize::TextTokenizer::from_json(&tokenizer_json, &config)?;
+        let tokenizer = TextTokenizer::from_json(&tokenizer_json, &config)?;
         Ok(Self {
             config,
             tokenizer_json,
+            tokenizer,
             quant,
             model_id,
             tensors,
@@ -309,6 +313,10 @@ impl ModelBundle {
     /// The model configuration.
     pub fn config(&self) -> &BertConfig {
         &self.config
+    }
+    /// The tokenizer, parsed and checked against the config.
+    pub fn tokenizer(&self) -> &TextTokenizer {
+        &self.tokenizer
     }
     /// The `tokenizer.json` text stored in the bundle.
     pub fn tokenizer_json(&self) -> &str {

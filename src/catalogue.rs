@@ -107,6 +107,15 @@ impl CatalogueItem {
     }
 }
 
+/// The first `chars` characters of `text` (trimmed), with "…" when cut.
+pub(crate) fn snippet(text: &str, chars: usize) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(chars) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}…", text[..cut].trim_end()),
+    }
+}
+
 /// Reads and validates a JSONL catalogue: every line an item, ids unique.
 /// Blank lines are skipped. The first bad line stops the read with its number.
 pub fn read_catalogue(reader: impl BufRead) -> Result<Vec<CatalogueItem>> {

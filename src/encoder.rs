@@ -106,7 +106,7 @@ impl Encoder {
 
     /// Loads the encoder from a validated bundle.
     pub fn from_bundle(bundle: ModelBundle) -> Result<Self> {
-        let tokenizer = TextTokenizer::from_json(bundle.tokenizer_json(), bundle.config())?;
+        let tokenizer = bundle.tokenizer().clone();
         let dims = bundle.config().hidden_size;
         let quant = bundle.quant();
         let model_id = bundle.model_id().to_string();

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use crate::binfmt::{ByteReader, ByteWriter, ReadError};
-use crate::catalogue::{AttributeValue, CatalogueItem};
+use crate::catalogue::{snippet, AttributeValue, CatalogueItem};
 use crate::encoder::{Embeddings, Encoder};
 use crate::envelope::{Envelope, HEADER_LEN};
 use crate::error::{Error, FileKind, Result};
@@ -663,14 +663,6 @@ pub fn normalise_popularity(raw: &[f64]) -> Vec<f32> {
     raw.iter()
         .map(|&p| (p.max(0.0).ln_1p() / denom) as f32)
         .collect()
-}
-
-fn snippet(text: &str, chars: usize) -> String {
-    let text = text.trim();
-    match text.char_indices().nth(chars) {
-        None => text.to_string(),
-        Some((cut, _)) => format!("{}…", text[..cut].trim_end()),
-    }
 }
 
 #[cfg(test)]

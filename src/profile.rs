@@ -18,6 +18,7 @@
 use std::collections::BTreeSet;
 
 use crate::binfmt::{ByteReader, ByteWriter, ReadError};
+use crate::catalogue::snippet;
 use crate::envelope::Envelope;
 use crate::error::{Error, FileKind, Result};
 use crate::scoring::{dequantize, quantize};
@@ -148,10 +149,10 @@ impl Signal {
         let unit: Vec<f32> = vector.iter().map(|x| x / norm).collect();
         let (vector, scale) = quantize(&unit);
         let source = match source {
-            SignalSource::Said(t) => SignalSource::Said(snippet(&t)),
+            SignalSource::Said(t) => SignalSource::Said(snippet(&t, SNIPPET_CHARS)),
             SignalSource::Review { item, text } => SignalSource::Review {
                 item,
-                text: snippet(&text),
+                text: snippet(&text, SNIPPET_CHARS),
             },
             s => s,
         };
@@ -171,14 +172,6 @@ impl Signal {
     pub fn decayed(&self, now: i64, half_life_days: f32) -> f32 {
         let age_days = (now.saturating_sub(self.ts)).max(0) as f32 / 86_400.0;
         self.weight * 0.5f32.powf(age_days / half_life_days)
-    }
-}
-
-fn snippet(text: &str) -> String {
-    let t = text.trim();
-    match t.char_indices().nth(SNIPPET_CHARS) {
-        None => t.to_string(),
-        Some((cut, _)) => format!("{}…", t[..cut].trim_end()),
     }
 }
 
