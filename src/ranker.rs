@@ -411,6 +411,7 @@ impl<'a> Ranker<'a> {
         }
         let directions = profile.directions(options.now);
         let chosen = self.select(&directions, &excluded, options);
+        let signals = self.weighed_signals(profile, options.now);
         Ok(chosen
             .into_iter()
             .map(|(i, score, relevance)| Recommendation {
@@ -419,7 +420,7 @@ impl<'a> Ranker<'a> {
                 score,
                 relevance,
                 popularity: self.popularity[i],
-                why: self.explain(i, profile, &directions, options),
+                why: self.explain(i, &signals, &directions, options),
                 index: i,
             })
             .collect())
@@ -580,71 +581,77 @@ impl<'a> Ranker<'a> {
     }
 
     /// The feedback that pulled item `i` up most, and the rejection that pushed its neighbours down.
+    /// What `explain` needs of each signal, prepared once per ranking.
+    fn weighed_signals<'p>(
+        &self,
+        profile: &'p IntentProfile,
+        now: i64,
+    ) -> Vec<(f32, Query, &'p SignalSource)> {
+        let hl = profile.settings().half_life_days;
+        profile
+            .signals()
+            .iter()
+            .map(|s| (s.decayed(now, hl), Query::new(&s.vector()), &s.source))
+            .filter(|(w, _, _)| *w != 0.0)
+            .collect()
+    }
+
+    /// The words or item title a signal shows in an explanation.
+    fn describe(&self, source: &SignalSource) -> (String, Option<String>) {
+        match source {
+            SignalSource::Said(t) => (t.clone(), None),
+            SignalSource::Review { item, text } => (text.clone(), Some(item.clone())),
+            SignalSource::Item(id) => {
+                let title = self
+                    .index
+                    .position(id)
+                    .map(|p| self.index.title(p))
+                    .filter(|t| !t.is_empty());
+                (
+                    title.map_or_else(|| id.clone(), str::to_string),
+                    Some(id.clone()),
+                )
+            }
+        }
+    }
+
     fn explain(
         &self,
         i: usize,
-        profile: &IntentProfile,
+        signals: &[(f32, Query, &SignalSource)],
         directions: &Directions,
         options: &RankOptions,
     ) -> Vec<Reason> {
         let m = self.index.matrix();
-        let hl = profile.settings().half_life_days;
-        let describe = |source: &SignalSource| -> (String, Option<String>) {
-            match source {
-                SignalSource::Said(t) => (t.clone(), None),
-                SignalSource::Review { item, text } => (text.clone(), Some(item.clone())),
-                SignalSource::Item(id) => {
-                    let title = self
-                        .index
-                        .position(id)
-                        .and_then(|p| self.index.item(p))
-                        .map(|it| it.title.clone());
-                    (
-                        title
-                            .filter(|t| !t.is_empty())
-                            .unwrap_or_else(|| id.clone()),
-                        Some(id.clone()),
-                    )
-                }
-            }
-        };
-        let mut ups: Vec<(f32, Reason)> = Vec::new();
-        let mut down: Option<(f32, Reason)> = None;
-        for s in profile.signals() {
-            let w = s.decayed(options.now, hl);
-            if w == 0.0 {
-                continue;
-            }
-            let cos = m.score(self.kernel, i, &Query::new(&s.vector()));
-            let (feedback, item) = describe(&s.source);
+        let mut ups: Vec<(f32, &SignalSource)> = Vec::new();
+        let mut down: Option<(f32, &SignalSource)> = None;
+        for &(w, ref q, source) in signals {
+            let cos = m.score(self.kernel, i, q);
             if w > 0.0 && cos > 0.0 {
-                ups.push((
-                    w * cos,
-                    Reason {
-                        effect: Effect::Up,
-                        feedback,
-                        item,
-                        weight: w * cos,
-                    },
-                ));
+                ups.push((w * cos, source));
             } else if w < 0.0 && cos > options.negative_margin {
                 let push = -w * (cos - options.negative_margin);
-                if down.as_ref().is_none_or(|(p, _)| push > *p) {
-                    down = Some((
-                        push,
-                        Reason {
-                            effect: Effect::Down,
-                            feedback,
-                            item,
-                            weight: -push,
-                        },
-                    ));
+                if down.is_none_or(|(p, _)| push > p) {
+                    down = Some((push, source));
                 }
             }
         }
         ups.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let mut why: Vec<Reason> = ups.into_iter().take(2).map(|(_, r)| r).collect();
-        why.extend(down.map(|(_, r)| r));
+        let reason = |effect: Effect, weight: f32, source: &SignalSource| {
+            let (feedback, item) = self.describe(source);
+            Reason {
+                effect,
+                feedback,
+                item,
+                weight,
+            }
+        };
+        let mut why: Vec<Reason> = ups
+            .into_iter()
+            .take(2)
+            .map(|(w, src)| reason(Effect::Up, w, src))
+            .collect();
+        why.extend(down.map(|(p, src)| reason(Effect::Down, -p, src)));
         if directions.interests.is_empty() {
             why.push(Reason {
                 effect: Effect::Up,
