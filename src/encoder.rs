@@ -1,16 +1,48 @@
 //! The sentence encoder: text in, L2-normalised embedding out.
 //!
-//! Pipeline: [`TextTokenizer`] → padded [`TokenBatch`] → BERT forward →
-//! mean over the real tokens (padding never counts) → L2 normalisation, as
-//! sentence-transformers computes all-MiniLM-L6-v2 embeddings. Batches are
-//! planned by length (texts sorted, grouped under a padded-token budget) so
-//! that mixing short and long texts wastes little work on padding; results
-//! always come back in input order.
+//! Pipeline: [`TextTokenizer`] → BERT forward → mean over the real tokens →
+//! L2 normalisation, as sentence-transformers computes all-MiniLM-L6-v2
+//! embeddings. Int8 bundles run on the int8 SIMD forward ([`crate::int8_bert`]),
+//! which lays a batch's texts end to end with no padding at all; f32 bundles
+//! (the reference) run on candle's f32 kernels over padded batches. Batches are
+//! planned by length (texts sorted, grouped under a token budget) either way;
+//! results always come back in input order.
 
 use crate::bert::{mean_pool_normalised, BertModel, TokenBatch};
 use crate::bundle::{ModelBundle, Quant};
 use crate::error::Result;
+use crate::int8_bert::Int8Bert;
 use crate::tokenize::TextTokenizer;
+
+/// The forward pass a bundle runs on.
+enum Model {
+    /// Int8 GEMM and vectorised row maths, no padding.
+    Int8(Int8Bert),
+    /// candle f32 tensors over padded batches.
+    F32(BertModel),
+}
+
+impl Model {
+    fn load(bundle: ModelBundle) -> Result<Self> {
+        Ok(match bundle.quant() {
+            Quant::Int8 => Model::Int8(Int8Bert::load(bundle)?),
+            Quant::F32 => Model::F32(BertModel::load(bundle)?),
+        })
+    }
+
+    /// Pooled unit vectors for token rows, `rows.len() × dims`, row-major.
+    fn embed(&self, rows: &[&[u32]]) -> Result<Vec<f32>> {
+        match self {
+            Model::Int8(model) => model.embed(rows),
+            Model::F32(model) => {
+                let batch = TokenBatch::new(rows)?;
+                let hidden = model.forward(&batch)?;
+                let pooled = mean_pool_normalised(&hidden, &batch.mask)?;
+                Ok(pooled.flatten_all()?.to_vec1::<f32>()?)
+            }
+        }
+    }
+}
 
 /// How [`Encoder::embed_batch`] groups texts into forward passes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +113,7 @@ impl Embeddings {
 /// A loaded sentence encoder.
 pub struct Encoder {
     tokenizer: TextTokenizer,
-    model: BertModel,
+    model: Model,
     dims: usize,
     quant: Quant,
     model_id: String,
@@ -112,7 +144,7 @@ impl Encoder {
         let model_id = bundle.model_id().to_string();
         Ok(Self {
             tokenizer,
-            model: BertModel::load(bundle)?,
+            model: Model::load(bundle)?,
             dims,
             quant,
             model_id,
@@ -160,11 +192,9 @@ impl Encoder {
         let mut data = vec![0f32; texts.len() * self.dims];
         for group in plan_batches(&ids, self.batching) {
             let rows: Vec<&[u32]> = group.iter().map(|&i| ids[i].as_slice()).collect();
-            let batch = TokenBatch::new(&rows)?;
-            let hidden = self.model.forward(&batch)?;
-            let pooled = mean_pool_normalised(&hidden, &batch.mask)?.to_vec2::<f32>()?;
-            for (&i, row) in group.iter().zip(pooled) {
-                data[i * self.dims..(i + 1) * self.dims].copy_from_slice(&row);
+            let pooled = self.model.embed(&rows)?;
+            for (&i, row) in group.iter().zip(pooled.chunks_exact(self.dims)) {
+                data[i * self.dims..(i + 1) * self.dims].copy_from_slice(row);
             }
         }
         Ok(Embeddings {

@@ -1,0 +1,478 @@
+//! Int8 GEMM for the encoder's linear layers: `y = x·Wᵀ + b`.
+//!
+//! Weights arrive as GGML `Q8_0` rows (int8, one scale per [`BLOCK`] inputs),
+//! exactly as the bundle stores them, and are repacked once at load into
+//! panels of [`PANEL`] outputs: for every block, sixteen input pairs, each pair
+//! as 8 outputs × 2 consecutive inputs (16 bytes). One 16-byte load then feeds
+//! a pairwise multiply-add against a broadcast pair of activations, and every
+//! 32-bit lane of the result belongs to one output, so no horizontal sums are
+//! ever needed.
+//!
+//! Activations are quantised per row at run time to i16 (full range, one f32
+//! scale per row; 15 bits keep the activations exact to 3e-5 of the row's
+//! largest value). Within a block the products accumulate in i32 — at most
+//! 32 · 32767 · 127 < 2³¹, so no overflow is possible — then each block sum is
+//! scaled by its weights' scales into an f32 accumulator.
+//!
+//! Kernels: wasm32 simd128 (`i32x4.dot_i16x8_s`), x86-64 AVX2
+//! (`vpmaddwd`, chosen at run time), and a portable loop. All three compute
+//! the same integer sums, so they agree to the last f32 rounding. Rows are
+//! processed in cache blocks of [`ROW_BLOCK`]: one panel's weights stay in L1
+//! while every row tile of the block streams past them.
+
+use crate::error::{Error, Result};
+use crate::scoring::Kernel;
+
+/// Outputs per weight panel (one 256-bit or two 128-bit lanes of i32).
+pub(crate) const PANEL: usize = 8;
+/// Inputs per weight scale: the GGML `Q8_0` block.
+pub(crate) const BLOCK: usize = 32;
+/// Bytes of one GGML `Q8_0` block: an f16 scale and 32 int8 values.
+pub(crate) const Q8_0_BLOCK_BYTES: usize = 2 + BLOCK;
+/// Rows of activations per kernel call.
+const TILE_ROWS: usize = 4;
+/// Rows per cache block (their quantised activations stay in L2).
+const ROW_BLOCK: usize = 64;
+/// Packed bytes of one block of one panel.
+const PANEL_BLOCK_BYTES: usize = PANEL * BLOCK;
+
+/// A linear layer's weights in the kernel's layout, with its bias.
+#[derive(Debug, Clone)]
+pub(crate) struct PackedLinear {
+    outputs: usize,
+    inputs: usize,
+    blocks: usize,
+    panels: usize,
+    /// `[panel][block][pair 0..16][output 0..8][2]` int8 values.
+    weights: Vec<i8>,
+    /// `[panel][block][output 0..8]` f32 scales (0 for padding outputs).
+    scales: Vec<f32>,
+    /// One per output.
+    bias: Vec<f32>,
+}
+
+impl PackedLinear {
+    /// Packs `outputs` rows of `inputs` weights stored as GGML `Q8_0` blocks.
+    pub fn from_q8_0(q8_0: &[u8], outputs: usize, inputs: usize, bias: Vec<f32>) -> Result<Self> {
+        if inputs == 0 || !inputs.is_multiple_of(BLOCK) {
+            return Err(Error::Config(format!(
+                "a linear layer with {inputs} inputs is not whole {BLOCK}-value blocks"
+            )));
+        }
+        let blocks = inputs / BLOCK;
+        let expected = outputs * blocks * Q8_0_BLOCK_BYTES;
+        if q8_0.len() != expected || bias.len() != outputs {
+            return Err(Error::Config(format!(
+                "a {outputs}×{inputs} int8 layer needs {expected} weight bytes and {outputs} biases, \
+                 found {} and {}",
+                q8_0.len(),
+                bias.len()
+            )));
+        }
+        let panels = outputs.div_ceil(PANEL);
+        let mut weights = vec![0i8; panels * blocks * PANEL_BLOCK_BYTES];
+        let mut scales = vec![0f32; panels * blocks * PANEL];
+        for n in 0..outputs {
+            let (panel, lane) = (n / PANEL, n % PANEL);
+            for b in 0..blocks {
+                let src = &q8_0[(n * blocks + b) * Q8_0_BLOCK_BYTES..][..Q8_0_BLOCK_BYTES];
+                scales[(panel * blocks + b) * PANEL + lane] =
+                    f16_to_f32(u16::from_le_bytes([src[0], src[1]]));
+                let dst =
+                    &mut weights[(panel * blocks + b) * PANEL_BLOCK_BYTES..][..PANEL_BLOCK_BYTES];
+                for (pair, two) in src[2..].chunks_exact(2).enumerate() {
+                    dst[pair * 2 * PANEL + 2 * lane] = two[0] as i8;
+                    dst[pair * 2 * PANEL + 2 * lane + 1] = two[1] as i8;
+                }
+            }
+        }
+        Ok(Self {
+            outputs,
+            inputs,
+            blocks,
+            panels,
+            weights,
+            scales,
+            bias,
+        })
+    }
+
+    /// Number of outputs (columns of `y`).
+    pub fn outputs(&self) -> usize {
+        self.outputs
+    }
+
+    /// `y = x·Wᵀ + b` for every row of `x`; `y` is resized to `rows × outputs`.
+    pub fn forward(&self, kernel: Kernel, x: &QuantizedRows, y: &mut Vec<f32>) {
+        debug_assert_eq!(x.width, self.inputs, "activation width");
+        y.clear();
+        y.resize(x.rows * self.outputs, 0.0);
+        let padded_rows = x.values.len() / x.width.max(1);
+        let mut acc = [[0f32; PANEL]; TILE_ROWS];
+        for row_block in (0..padded_rows).step_by(ROW_BLOCK) {
+            let row_end = (row_block + ROW_BLOCK).min(padded_rows);
+            for panel in 0..self.panels {
+                let w = &self.weights[panel * self.blocks * PANEL_BLOCK_BYTES..]
+                    [..self.blocks * PANEL_BLOCK_BYTES];
+                let s = &self.scales[panel * self.blocks * PANEL..][..self.blocks * PANEL];
+                for tile in (row_block..row_end).step_by(TILE_ROWS) {
+                    let a = &x.values[tile * x.width..][..TILE_ROWS * x.width];
+                    tile_kernel(kernel, a, x.width, w, s, self.blocks, &mut acc);
+                    let first_out = panel * PANEL;
+                    let lanes = PANEL.min(self.outputs - first_out);
+                    for (m, acc_row) in acc.iter().enumerate() {
+                        let row = tile + m;
+                        if row >= x.rows {
+                            break;
+                        }
+                        let scale = x.scales[row];
+                        let out = &mut y[row * self.outputs + first_out..][..lanes];
+                        for ((o, &v), &b) in
+                            out.iter_mut().zip(acc_row).zip(&self.bias[first_out..])
+                        {
+                            *o = v * scale + b;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Rows of activations quantised to i16 with one scale per row, padded with
+/// zero rows to whole kernel tiles. Reused between calls to keep its buffers.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct QuantizedRows {
+    rows: usize,
+    width: usize,
+    values: Vec<i16>,
+    scales: Vec<f32>,
+}
+
+impl QuantizedRows {
+    /// Quantises `x` (`rows × width`, row-major) into this buffer.
+    /// Non-finite values count as 0 (they never occur in a healthy forward pass).
+    pub fn quantize(&mut self, x: &[f32], width: usize) {
+        let rows = x.len().checked_div(width).unwrap_or(0);
+        let padded = rows.div_ceil(TILE_ROWS) * TILE_ROWS;
+        self.rows = rows;
+        self.width = width;
+        self.values.clear();
+        self.values.resize(padded * width, 0);
+        self.scales.clear();
+        self.scales.resize(rows, 0.0);
+        for ((row, q), scale) in x
+            .chunks_exact(width)
+            .zip(self.values.chunks_exact_mut(width))
+            .zip(self.scales.iter_mut())
+        {
+            let max = crate::ops::max_abs(row);
+            if !(max > 0.0 && max.is_finite()) {
+                continue; // all zero (or broken): quantises to zeros, scale 0
+            }
+            let inv = 32767.0 / max;
+            for (q, &v) in q.iter_mut().zip(row) {
+                // `as` saturates and maps NaN to 0.
+                *q = crate::ops::round_small(v * inv) as i16;
+            }
+            *scale = max / 32767.0;
+        }
+    }
+
+    /// Number of (unpadded) rows.
+    #[cfg(test)]
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+}
+
+/// IEEE half → single precision (GGML stores `Q8_0` scales as f16).
+pub(crate) fn f16_to_f32(h: u16) -> f32 {
+    let sign = ((h >> 15) as u32) << 31;
+    let exp = ((h >> 10) & 0x1f) as u32;
+    let mant = (h & 0x3ff) as u32;
+    let bits = match (exp, mant) {
+        (0, 0) => sign,
+        (0, m) => {
+            // Subnormal: value = m · 2⁻²⁴.
+            let v = m as f32 * f32::powi(2.0, -24);
+            return if sign != 0 { -v } else { v };
+        }
+        (0x1f, 0) => sign | 0x7f80_0000,
+        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
+        (e, m) => sign | ((e + 112) << 23) | (m << 13),
+    };
+    f32::from_bits(bits)
+}
+
+/// One tile: `acc[m][j] = Σ_blocks scale[b][j] · Σ_{k ∈ b} a[m][k] · w[j][k]`
+/// for `TILE_ROWS` rows of `a` (stride `width`) against one panel.
+#[inline]
+fn tile_kernel(
+    kernel: Kernel,
+    a: &[i16],
+    width: usize,
+    w: &[i8],
+    s: &[f32],
+    blocks: usize,
+    acc: &mut [[f32; PANEL]; TILE_ROWS],
+) {
+    debug_assert!(a.len() >= TILE_ROWS * width && width == blocks * BLOCK);
+    debug_assert!(w.len() >= blocks * PANEL_BLOCK_BYTES && s.len() >= blocks * PANEL);
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Kernel::Avx2` is only made by `Kernel::detect` after checking
+        // for AVX2; the slice lengths are checked above and by the callers.
+        Kernel::Avx2 => unsafe { tile_avx2(a, width, w, s, blocks, acc) },
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        // SAFETY: lengths as above; simd128 is enabled at compile time.
+        Kernel::Simd128 => unsafe { tile_simd128(a, width, w, s, blocks, acc) },
+        _ => tile_portable(a, width, w, s, blocks, acc),
+    }
+}
+
+fn tile_portable(
+    a: &[i16],
+    width: usize,
+    w: &[i8],
+    s: &[f32],
+    blocks: usize,
+    acc: &mut [[f32; PANEL]; TILE_ROWS],
+) {
+    *acc = [[0.0; PANEL]; TILE_ROWS];
+    for b in 0..blocks {
+        let wb = &w[b * PANEL_BLOCK_BYTES..][..PANEL_BLOCK_BYTES];
+        let mut sums = [[0i32; PANEL]; TILE_ROWS];
+        for (m, sum) in sums.iter_mut().enumerate() {
+            let ab = &a[m * width + b * BLOCK..][..BLOCK];
+            for (pair, w_pair) in wb.chunks_exact(2 * PANEL).enumerate() {
+                let (a0, a1) = (ab[2 * pair] as i32, ab[2 * pair + 1] as i32);
+                for (lane, sum) in sum.iter_mut().enumerate() {
+                    *sum += a0 * w_pair[2 * lane] as i32 + a1 * w_pair[2 * lane + 1] as i32;
+                }
+            }
+        }
+        let sb = &s[b * PANEL..][..PANEL];
+        for (acc_row, sum_row) in acc.iter_mut().zip(&sums) {
+            for ((acc, &sum), &scale) in acc_row.iter_mut().zip(sum_row).zip(sb) {
+                *acc += sum as f32 * scale;
+            }
+        }
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+unsafe fn tile_simd128(
+    a: &[i16],
+    width: usize,
+    w: &[i8],
+    s: &[f32],
+    blocks: usize,
+    acc: &mut [[f32; PANEL]; TILE_ROWS],
+) {
+    use core::arch::wasm32::*;
+    let (a, w, s) = (a.as_ptr(), w.as_ptr(), s.as_ptr());
+    let mut f = [[f32x4_splat(0.0); 2]; TILE_ROWS];
+    for b in 0..blocks {
+        let wb = w.add(b * PANEL_BLOCK_BYTES);
+        let ab = b * BLOCK;
+        let mut sums = [[i32x4_splat(0); 2]; TILE_ROWS];
+        for pair in 0..BLOCK / 2 {
+            let wv = v128_load(wb.add(pair * 2 * PANEL) as *const v128);
+            let lo = i16x8_extend_low_i8x16(wv);
+            let hi = i16x8_extend_high_i8x16(wv);
+            for (m, sum) in sums.iter_mut().enumerate() {
+                let av = v128_load32_splat(a.add(m * width + ab + 2 * pair) as *const u32);
+                sum[0] = i32x4_add(sum[0], i32x4_dot_i16x8(av, lo));
+                sum[1] = i32x4_add(sum[1], i32x4_dot_i16x8(av, hi));
+            }
+        }
+        let s_lo = v128_load(s.add(b * PANEL) as *const v128);
+        let s_hi = v128_load(s.add(b * PANEL + 4) as *const v128);
+        for (fm, sum) in f.iter_mut().zip(&sums) {
+            fm[0] = f32x4_add(fm[0], f32x4_mul(f32x4_convert_i32x4(sum[0]), s_lo));
+            fm[1] = f32x4_add(fm[1], f32x4_mul(f32x4_convert_i32x4(sum[1]), s_hi));
+        }
+    }
+    for (out, fm) in acc.iter_mut().zip(&f) {
+        v128_store(out.as_mut_ptr() as *mut v128, fm[0]);
+        v128_store(out.as_mut_ptr().add(4) as *mut v128, fm[1]);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn tile_avx2(
+    a: &[i16],
+    width: usize,
+    w: &[i8],
+    s: &[f32],
+    blocks: usize,
+    acc: &mut [[f32; PANEL]; TILE_ROWS],
+) {
+    use core::arch::x86_64::*;
+    let (a, w, s) = (a.as_ptr(), w.as_ptr(), s.as_ptr());
+    let mut f = [_mm256_setzero_ps(); TILE_ROWS];
+    for b in 0..blocks {
+        let wb = w.add(b * PANEL_BLOCK_BYTES);
+        let ab = b * BLOCK;
+        let mut sums = [_mm256_setzero_si256(); TILE_ROWS];
+        for pair in 0..BLOCK / 2 {
+            let wv =
+                _mm256_cvtepi8_epi16(_mm_loadu_si128(wb.add(pair * 2 * PANEL) as *const __m128i));
+            for (m, sum) in sums.iter_mut().enumerate() {
+                let pair_bits = (a.add(m * width + ab + 2 * pair) as *const i32).read_unaligned();
+                *sum = _mm256_add_epi32(*sum, _mm256_madd_epi16(_mm256_set1_epi32(pair_bits), wv));
+            }
+        }
+        let sv = _mm256_loadu_ps(s.add(b * PANEL));
+        for (fm, sum) in f.iter_mut().zip(&sums) {
+            *fm = _mm256_add_ps(*fm, _mm256_mul_ps(_mm256_cvtepi32_ps(*sum), sv));
+        }
+    }
+    for (out, fm) in acc.iter_mut().zip(&f) {
+        _mm256_storeu_ps(out.as_mut_ptr(), *fm);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::quantized::{GgmlDType, QTensor};
+    use candle_core::{Device, Tensor};
+    use proptest::prelude::*;
+
+    /// Q8_0 bytes and their dequantised f32 values for a random `n × k` matrix.
+    fn q8_matrix(n: usize, k: usize, seed: u64) -> (Vec<u8>, Vec<f32>) {
+        let mut state = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let values: Vec<f32> = (0..n * k)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.4
+            })
+            .collect();
+        let t = Tensor::from_vec(values, (n, k), &Device::Cpu).unwrap();
+        let q = QTensor::quantize(&t, GgmlDType::Q8_0).unwrap();
+        let deq = q
+            .dequantize(&Device::Cpu)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        (q.data().unwrap().into_owned(), deq)
+    }
+
+    fn kernels() -> Vec<Kernel> {
+        let mut k = vec![Kernel::Portable];
+        if Kernel::detect() != Kernel::Portable {
+            k.push(Kernel::detect());
+        }
+        k
+    }
+
+    fn check(rows: usize, n: usize, k: usize, seed: u64) {
+        let (bytes, w) = q8_matrix(n, k, seed);
+        let bias: Vec<f32> = (0..n).map(|i| i as f32 * 0.01 - 0.1).collect();
+        let layer = PackedLinear::from_q8_0(&bytes, n, k, bias.clone()).unwrap();
+        let x: Vec<f32> = (0..rows * k)
+            .map(|i| ((i * 7919 + seed as usize) % 1000) as f32 / 250.0 - 2.0)
+            .collect();
+        let mut q = QuantizedRows::default();
+        q.quantize(&x, k);
+        assert_eq!(q.rows(), rows);
+        for kernel in kernels() {
+            let mut y = Vec::new();
+            layer.forward(kernel, &q, &mut y);
+            assert_eq!(y.len(), rows * n);
+            for r in 0..rows {
+                for o in 0..n {
+                    let exact: f32 =
+                        (0..k).map(|i| x[r * k + i] * w[o * k + i]).sum::<f32>() + bias[o];
+                    let row_max = x[r * k..(r + 1) * k]
+                        .iter()
+                        .fold(0f32, |m, v| m.max(v.abs()));
+                    let w_l1: f32 = w[o * k..(o + 1) * k].iter().map(|v| v.abs()).sum();
+                    // Activation rounding: at most half a step (max/32767) per input.
+                    let bound = 0.5 * row_max / 32767.0 * w_l1 + 1e-4 * exact.abs().max(1.0);
+                    let got = y[r * n + o];
+                    assert!(
+                        (got - exact).abs() <= bound,
+                        "{kernel:?} row {r} out {o}: {got} vs {exact} (bound {bound})"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn matches_a_float_gemm_on_odd_shapes() {
+        check(1, 8, 32, 1);
+        check(5, 13, 64, 2); // ragged panel and row tile
+        check(70, 24, 96, 3); // crosses a row cache block
+        check(3, 1, 32, 4);
+    }
+
+    #[test]
+    fn kernels_agree_exactly() {
+        let (bytes, _) = q8_matrix(40, 128, 9);
+        let layer = PackedLinear::from_q8_0(&bytes, 40, 128, vec![0.5; 40]).unwrap();
+        let x: Vec<f32> = (0..9 * 128)
+            .map(|i| (i as f32 * 0.37).sin() * 3.0)
+            .collect();
+        let mut q = QuantizedRows::default();
+        q.quantize(&x, 128);
+        let mut reference = Vec::new();
+        layer.forward(Kernel::Portable, &q, &mut reference);
+        for kernel in kernels() {
+            let mut y = Vec::new();
+            layer.forward(kernel, &q, &mut y);
+            for (a, b) in y.iter().zip(&reference) {
+                assert!(
+                    (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                    "{kernel:?}: {a} vs {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn zero_rows_and_bad_shapes() {
+        let (bytes, _) = q8_matrix(8, 32, 5);
+        assert!(PackedLinear::from_q8_0(&bytes, 8, 33, vec![0.0; 8]).is_err());
+        assert!(PackedLinear::from_q8_0(&bytes[1..], 8, 32, vec![0.0; 8]).is_err());
+        assert!(PackedLinear::from_q8_0(&bytes, 8, 32, vec![0.0; 7]).is_err());
+        let layer = PackedLinear::from_q8_0(&bytes, 8, 32, vec![0.25; 8]).unwrap();
+        let mut q = QuantizedRows::default();
+        q.quantize(&[0.0; 32], 32);
+        let mut y = Vec::new();
+        layer.forward(Kernel::detect(), &q, &mut y);
+        assert_eq!(y, vec![0.25; 8]);
+        q.quantize(&[], 32);
+        layer.forward(Kernel::detect(), &q, &mut y);
+        assert!(y.is_empty());
+    }
+
+    #[test]
+    fn f16_conversion() {
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x0000), 0.0);
+        assert_eq!(f16_to_f32(0x7bff), 65504.0);
+        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
+        assert_eq!(f16_to_f32(0x8001), -(2f32.powi(-24)));
+        assert!(f16_to_f32(0x7c00).is_infinite());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn random_shapes(rows in 1usize..20, n in 1usize..40, blocks in 1usize..5, seed in 0u64..1000) {
+            check(rows, n, blocks * BLOCK, seed);
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! The BERT forward pass for int8 bundles, on the int8 GEMM and vectorised row maths.
+//!
+//! Same model as [`crate::bert`] (Hugging Face `BertModel`), computed without
+//! padding: the texts of a batch are laid end to end as one `[tokens, hidden]`
+//! matrix, so the linear layers (query, key and value fused into one
+//! `hidden → 3·hidden` GEMM) see every real token once, and attention runs per
+//! text over its own tokens only. Mean pooling and L2 normalisation close it.
+
+use candle_core::quantized::GgmlDType;
+use candle_core::{Device, Tensor};
+
+use crate::bundle::ModelBundle;
+use crate::config::BertConfig;
+use crate::error::{Error, Result};
+use crate::gemm::{PackedLinear, QuantizedRows};
+use crate::ops::{self, MatRef};
+use crate::scoring::Kernel;
+
+/// LayerNorm parameters.
+struct Norm {
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+}
+
+impl Norm {
+    fn load(bundle: &ModelBundle, prefix: &str) -> Result<Self> {
+        Ok(Self {
+            gamma: dense(bundle, &format!("{prefix}.weight"))?,
+            beta: dense(bundle, &format!("{prefix}.bias"))?,
+        })
+    }
+}
+
+fn dense(bundle: &ModelBundle, name: &str) -> Result<Vec<f32>> {
+    Ok(bundle
+        .tensor(name)?
+        .dequantize(&Device::Cpu)?
+        .flatten_all()?
+        .to_vec1::<f32>()?)
+}
+
+/// `Q8_0` bytes of one or more weight matrices, stacked by output.
+fn q8_0_rows(bundle: &ModelBundle, names: &[String]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for name in names {
+        let t = bundle.tensor(&format!("{name}.weight"))?;
+        if t.dtype() != GgmlDType::Q8_0 {
+            return Err(Error::TensorType {
+                name: format!("{name}.weight"),
+                dtype: format!("{:?} (the int8 forward needs Q8_0)", t.dtype()),
+            });
+        }
+        out.extend_from_slice(&t.data()?);
+    }
+    Ok(out)
+}
+
+/// Packs the named linear layers, stacked by output, into one GEMM.
+fn linear(
+    bundle: &ModelBundle,
+    names: &[String],
+    outputs: usize,
+    inputs: usize,
+) -> Result<PackedLinear> {
+    let mut bias = Vec::with_capacity(outputs);
+    for name in names {
+        bias.extend(dense(bundle, &format!("{name}.bias"))?);
+    }
+    PackedLinear::from_q8_0(&q8_0_rows(bundle, names)?, outputs, inputs, bias)
+}
+
+/// One transformer layer.
+struct Layer {
+    qkv: PackedLinear,
+    attn_out: PackedLinear,
+    attn_norm: Norm,
+    up: PackedLinear,
+    down: PackedLinear,
+    out_norm: Norm,
+}
+
+impl Layer {
+    fn load(bundle: &ModelBundle, config: &BertConfig, index: usize) -> Result<Self> {
+        let p = format!("encoder.layer.{index}");
+        let (h, i) = (config.hidden_size, config.intermediate_size);
+        let qkv = ["query", "key", "value"].map(|n| format!("{p}.attention.self.{n}"));
+        Ok(Self {
+            qkv: linear(bundle, &qkv, 3 * h, h)?,
+            attn_out: linear(bundle, &[format!("{p}.attention.output.dense")], h, h)?,
+            attn_norm: Norm::load(bundle, &format!("{p}.attention.output.LayerNorm"))?,
+            up: linear(bundle, &[format!("{p}.intermediate.dense")], i, h)?,
+            down: linear(bundle, &[format!("{p}.output.dense")], h, i)?,
+            out_norm: Norm::load(bundle, &format!("{p}.output.LayerNorm"))?,
+        })
+    }
+}
+
+/// Working buffers for one forward pass.
+#[derive(Default)]
+struct Scratch {
+    quantized: QuantizedRows,
+    qkv: Vec<f32>,
+    context: Vec<f32>,
+    projected: Vec<f32>,
+    inner: Vec<f32>,
+    scores: Vec<f32>,
+    keys_t: Vec<f32>,
+}
+
+/// The int8 BERT encoder: token ids in, pooled unit vectors out.
+pub(crate) struct Int8Bert {
+    words: candle_core::quantized::QTensor,
+    positions: Vec<f32>,
+    token_type0: Vec<f32>,
+    embed_norm: Norm,
+    layers: Vec<Layer>,
+    hidden: usize,
+    heads: usize,
+    head_dim: usize,
+    max_positions: usize,
+    eps: f32,
+    kernel: Kernel,
+}
+
+impl Int8Bert {
+    /// Builds the model from a validated int8 bundle (linear weights `Q8_0`).
+    pub fn load(mut bundle: ModelBundle) -> Result<Self> {
+        let config = bundle.config().clone();
+        let layers = (0..config.num_hidden_layers)
+            .map(|i| Layer::load(&bundle, &config, i))
+            .collect::<Result<Vec<_>>>()?;
+        let types = dense(&bundle, "embeddings.token_type_embeddings.weight")?;
+        Ok(Self {
+            positions: dense(&bundle, "embeddings.position_embeddings.weight")?,
+            token_type0: types[..config.hidden_size].to_vec(),
+            embed_norm: Norm::load(&bundle, "embeddings.LayerNorm")?,
+            words: bundle.take_tensor("embeddings.word_embeddings.weight")?,
+            layers,
+            hidden: config.hidden_size,
+            heads: config.num_attention_heads,
+            head_dim: config.head_dim(),
+            max_positions: config.max_position_embeddings,
+            eps: config.layer_norm_eps as f32,
+            kernel: Kernel::detect(),
+        })
+    }
+
+    /// Uses this kernel instead of the detected one (tests compare them).
+    #[cfg(test)]
+    pub fn with_kernel(mut self, kernel: Kernel) -> Self {
+        self.kernel = kernel;
+        self
+    }
+
+    /// Embeddings (mean-pooled, L2-normalised) of token rows: `rows.len() × hidden`.
+    /// Every row must be non-empty and no longer than the position table.
+    pub fn embed(&self, rows: &[&[u32]]) -> Result<Vec<f32>> {
+        let h = self.hidden;
+        if let Some(bad) = rows
+            .iter()
+            .find(|r| r.is_empty() || r.len() > self.max_positions)
+        {
+            return Err(Error::InvalidInput {
+                what: "token row",
+                reason: format!("{} tokens (allowed 1..={})", bad.len(), self.max_positions),
+            });
+        }
+        let mut x = self.embeddings(rows)?;
+        let mut scratch = Scratch::default();
+        for layer in &self.layers {
+            self.layer(layer, rows, &mut x, &mut scratch);
+        }
+        let mut out = vec![0f32; rows.len() * h];
+        let mut start = 0;
+        for (row, pooled) in rows.iter().zip(out.chunks_exact_mut(h)) {
+            for token in x[start * h..(start + row.len()) * h].chunks_exact(h) {
+                ops::add_in_place(pooled, token);
+            }
+            start += row.len();
+            let norm = ops::dot(pooled, pooled).sqrt().max(1e-12);
+            pooled.iter_mut().for_each(|v| *v /= norm);
+        }
+        Ok(out)
+    }
+
+    /// Word + position + token-type embeddings, LayerNorm: `[tokens, hidden]`.
+    fn embeddings(&self, rows: &[&[u32]]) -> Result<Vec<f32>> {
+        let h = self.hidden;
+        let ids: Vec<u32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+        let ids = Tensor::from_vec(
+            ids,
+            rows.iter().map(|r| r.len()).sum::<usize>(),
+            &Device::Cpu,
+        )?;
+        let mut x = self
+            .words
+            .embedding(&ids)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        let mut start = 0;
+        for row in rows {
+            for (pos, token) in x[start * h..(start + row.len()) * h]
+                .chunks_exact_mut(h)
+                .enumerate()
+            {
+                ops::add_in_place(token, &self.positions[pos * h..(pos + 1) * h]);
+                ops::add_in_place(token, &self.token_type0);
+            }
+            start += row.len();
+        }
+        ops::layer_norm_rows(
+            &mut x,
+            &self.embed_norm.gamma,
+            &self.embed_norm.beta,
+            self.eps,
+        );
+        Ok(x)
+    }
+
+    fn layer(&self, layer: &Layer, rows: &[&[u32]], x: &mut [f32], s: &mut Scratch) {
+        let h = self.hidden;
+        s.quantized.quantize(x, h);
+        layer.qkv.forward(self.kernel, &s.quantized, &mut s.qkv);
+        self.attention(rows, s);
+        s.quantized.quantize(&s.context, h);
+        layer
+            .attn_out
+            .forward(self.kernel, &s.quantized, &mut s.projected);
+        ops::add_in_place(x, &s.projected);
+        ops::layer_norm_rows(x, &layer.attn_norm.gamma, &layer.attn_norm.beta, self.eps);
+
+        s.quantized.quantize(x, h);
+        layer.up.forward(self.kernel, &s.quantized, &mut s.inner);
+        ops::gelu_in_place(&mut s.inner);
+        s.quantized.quantize(&s.inner, layer.up.outputs());
+        layer
+            .down
+            .forward(self.kernel, &s.quantized, &mut s.projected);
+        ops::add_in_place(x, &s.projected);
+        ops::layer_norm_rows(x, &layer.out_norm.gamma, &layer.out_norm.beta, self.eps);
+    }
+
+    /// Scaled dot-product attention per text and head, from `s.qkv`
+    /// (`[tokens, 3·hidden]`: queries, keys, values) into `s.context`.
+    fn attention(&self, rows: &[&[u32]], s: &mut Scratch) {
+        let (h, d) = (self.hidden, self.head_dim);
+        let stride = 3 * h;
+        let scale = 1.0 / (d as f32).sqrt();
+        s.context.clear();
+        s.context.resize(s.qkv.len() / 3, 0.0);
+        let mut start = 0;
+        for row in rows {
+            let len = row.len();
+            let qkv = &s.qkv[start * stride..(start + len) * stride];
+            s.scores.resize(len * len, 0.0);
+            s.keys_t.resize(d * len, 0.0);
+            for head in 0..self.heads {
+                let (qo, ko, vo) = (head * d, h + head * d, 2 * h + head * d);
+                // Keys of this head transposed to [d][len]: scores = Q·Kᵀ is then
+                // a plain row-major product.
+                for (j, token) in qkv.chunks_exact(stride).enumerate() {
+                    for (e, &k) in token[ko..ko + d].iter().enumerate() {
+                        s.keys_t[e * len + j] = k * scale;
+                    }
+                }
+                let queries = MatRef {
+                    data: &qkv[qo..],
+                    stride,
+                };
+                let keys_t = MatRef {
+                    data: &s.keys_t,
+                    stride: len,
+                };
+                ops::matmul(queries, keys_t, &mut s.scores, len, len, len, d);
+                for row in s.scores.chunks_exact_mut(len) {
+                    ops::softmax_in_place(row);
+                }
+                let probs = MatRef {
+                    data: &s.scores,
+                    stride: len,
+                };
+                let values = MatRef {
+                    data: &qkv[vo..],
+                    stride,
+                };
+                let out = &mut s.context[start * h + qo..];
+                ops::matmul(probs, values, out, h, len, d, len);
+            }
+            start += len;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bert::{mean_pool_normalised, BertModel, TokenBatch};
+    use crate::bundle::Quant;
+    use crate::testing::tiny_bundle;
+
+    fn cosine(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    #[test]
+    fn matches_the_candle_forward_on_the_same_int8_weights() {
+        let int8 = Int8Bert::load(tiny_bundle(Quant::Int8, 3)).unwrap();
+        let reference = BertModel::load(tiny_bundle(Quant::Int8, 3)).unwrap();
+        let rows: Vec<Vec<u32>> = vec![
+            vec![2, 7, 9, 3],
+            vec![2, 3],
+            vec![2, 5, 6, 7, 8, 9, 10, 11, 12, 3],
+        ];
+        let refs: Vec<&[u32]> = rows.iter().map(|r| r.as_slice()).collect();
+        let batch = TokenBatch::new(&refs).unwrap();
+        let expected = mean_pool_normalised(&reference.forward(&batch).unwrap(), &batch.mask)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        let kernels = [Kernel::Portable, Kernel::detect()];
+        for kernel in kernels {
+            let model = Int8Bert::load(tiny_bundle(Quant::Int8, 3))
+                .unwrap()
+                .with_kernel(kernel);
+            let got = model.embed(&refs).unwrap();
+            for (i, e) in expected.iter().enumerate() {
+                let c = cosine(&got[i * e.len()..(i + 1) * e.len()], e);
+                assert!(c > 0.9999, "{kernel:?} row {i}: cosine {c}");
+            }
+        }
+        // A text alone equals the same text in a batch (no padding, no cross-talk).
+        let solo = int8.embed(&refs[2..]).unwrap();
+        let batch = int8.embed(&refs).unwrap();
+        assert!(cosine(&solo, &batch[2 * solo.len()..]) > 0.99999);
+    }
+
+    #[test]
+    fn rejects_empty_and_overlong_rows() {
+        let model = Int8Bert::load(tiny_bundle(Quant::Int8, 3)).unwrap();
+        assert!(model.embed(&[&[]]).is_err());
+        let long = vec![5u32; 10_000];
+        assert!(model.embed(&[&long]).is_err());
+        assert!(model.embed(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn f32_bundles_are_refused() {
+        assert!(matches!(
+            Int8Bert::load(tiny_bundle(Quant::F32, 3)),
+            Err(Error::TensorType { .. })
+        ));
+    }
+}
