@@ -6,6 +6,7 @@
 //             pipeline does), plus onnxruntime-node (native) as the server bar.
 //             transformers.js' own pipeline only offers native onnxruntime in
 //             Node, so the wasm side there is onnxruntime-web driven directly.
+//             Also our own f32 forward (the f32 bundle), which int8 must beat.
 //   Chromium: localrec wasm  vs  transformers.js' pipeline (device "wasm", q8).
 //
 // One thread everywhere. Same texts (film extracts cut to 8, 32, 128 and 256
@@ -132,6 +133,8 @@ async function nodeRun() {
   const { initSync, Encoder } = await import("../pkg/localrec.js");
   initSync({ module: readFileSync(join(ROOT, "pkg", "localrec_bg.wasm")) });
   const ours = Encoder.load(readFileSync(join(ROOT, "models", "build", "minilm-l6-v2-int8.lrm")));
+  // Our own f32 forward (candle's f32 kernels, the f32 bundle): the int8 one must beat it.
+  const oursF32 = Encoder.load(readFileSync(join(ROOT, "models", "build", "minilm-l6-v2-f32.lrm")));
   const ortWeb = await import("onnxruntime-web");
   const ortNode = await import("onnxruntime-node");
   const { AutoTokenizer, env } = await import("@huggingface/transformers");
@@ -164,16 +167,23 @@ async function nodeRun() {
       ours: async (texts) => ours.embedBatch(texts),
       ortWeb: viaOrt(ortWeb, web),
       ortNative: viaOrt(ortNode, native),
+      oursF32: async (texts) => oursF32.embedBatch(texts),
     },
     tokens: (t) => ours.tokenCount(t),
   };
   const result = await benchmark(args, encoders);
   print(
     `Node ${process.version}, ${os.cpus()[0].model} (${os.cpus().length} cores), one thread each, ${runs} interleaved runs after a 1 s warm-up; ms per text, median (min–max)`,
-    { ours: "localrec wasm", ortWeb: "onnxruntime-web q8 wasm", ortNative: "onnxruntime-node q8 native" },
+    {
+      ours: "localrec wasm",
+      ortWeb: "onnxruntime-web q8 wasm",
+      ortNative: "onnxruntime-node q8 native",
+      oursF32: "localrec wasm f32 forward",
+    },
     result,
   );
   ours.free();
+  oursF32.free();
 }
 
 async function chromiumRun() {

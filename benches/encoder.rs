@@ -56,6 +56,19 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
+    // The same 32-token text through the f32 bundle (candle's f32 GEMM): the
+    // int8 forward must beat it.
+    let f32_path = path.with_file_name("minilm-l6-v2-f32.lrm");
+    if let Ok(f32_bytes) = std::fs::read(&f32_path) {
+        let f32_encoder = Encoder::from_bytes(&f32_bytes).expect("valid f32 bundle");
+        let text = text_with_tokens(&encoder, 32);
+        let mut group = c.benchmark_group("embed_one_f32");
+        group.bench_function("32", |b| {
+            b.iter(|| f32_encoder.embed(&text).expect("embed"))
+        });
+        group.finish();
+    }
+
     c.bench_function("load_int8_bundle", |b| {
         b.iter(|| Encoder::from_bytes(&bytes).expect("load"))
     });

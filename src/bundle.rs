@@ -16,8 +16,9 @@
 //! `config.json`), `localrec.tokenizer` (`tokenizer.json`), `localrec.quant`
 //! (`int8` or `f32`) and `localrec.model_id` (a fingerprint of the source
 //! weights), and the tensors under their Hugging Face `BertModel` names. Linear
-//! weights and the word-embedding table are `Q8_0` (int8, one f16 scale per 32
-//! values) in an `int8` bundle; LayerNorm parameters, biases, and the position
+//! weights are `Q8_0` (int8, one f16 scale per 32 values) and the word-embedding
+//! table `Q5_1` (5-bit, an f16 scale and minimum per 32 values; `Q8_0` is also
+//! read) in an `int8` bundle; LayerNorm parameters, biases, and the position
 //! and token-type tables are always f32.
 //!
 //! [`ModelBundle::from_bytes`] checks everything — header, checksum, metadata,
@@ -58,7 +59,9 @@ const KEY_MODEL_ID: &str = "localrec.model_id";
 /// How the large weight matrices are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Quant {
-    /// Int8 blocks of 32 values with one f16 scale each (GGML `Q8_0`).
+    /// Linear weights in int8 blocks of 32 values with one f16 scale each (GGML
+    /// `Q8_0`); the word table in 5-bit blocks of 32 with an f16 scale and
+    /// minimum (GGML `Q5_1`).
     #[default]
     Int8,
     /// Plain f32: the reference, four times larger.
@@ -69,6 +72,13 @@ impl Quant {
     fn ggml_dtype(self) -> GgmlDType {
         match self {
             Quant::Int8 => GgmlDType::Q8_0,
+            Quant::F32 => GgmlDType::F32,
+        }
+    }
+
+    fn table_dtype(self) -> GgmlDType {
+        match self {
+            Quant::Int8 => GgmlDType::Q5_1,
             Quant::F32 => GgmlDType::F32,
         }
     }
@@ -97,8 +107,11 @@ impl FromStr for Quant {
 /// What a tensor is, which decides how it may be stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
-    /// A linear layer's weight matrix or the word table: quantised in int8 bundles.
+    /// A linear layer's weight matrix: int8 (`Q8_0`) in int8 bundles.
     Matrix,
+    /// The word-embedding table: 5-bit (`Q5_1`) in int8 bundles. It is read one
+    /// row per token, never multiplied, and is the largest tensor (30,522 rows).
+    Table,
     /// Biases, LayerNorm parameters, small tables: always f32.
     Dense,
 }
@@ -111,7 +124,7 @@ fn expected_tensors(config: &BertConfig) -> Vec<(String, Vec<usize>, Role)> {
         (
             "embeddings.word_embeddings.weight".to_string(),
             vec![config.vocab_size, h],
-            Role::Matrix,
+            Role::Table,
         ),
         (
             "embeddings.position_embeddings.weight".to_string(),
@@ -198,6 +211,7 @@ impl ModelBundle {
             let tensor = tensor.to_dtype(candle_core::DType::F32)?;
             let dtype = match role {
                 Role::Matrix => quant.ggml_dtype(),
+                Role::Table => quant.table_dtype(),
                 Role::Dense => GgmlDType::F32,
             };
             if !shape[shape.len() - 1].is_multiple_of(dtype.block_size()) {
@@ -254,6 +268,10 @@ impl ModelBundle {
             }
             let allowed = match role {
                 Role::Matrix => matches!(info.ggml_dtype, GgmlDType::F32 | GgmlDType::Q8_0),
+                Role::Table => matches!(
+                    info.ggml_dtype,
+                    GgmlDType::F32 | GgmlDType::Q8_0 | GgmlDType::Q5_1
+                ),
                 Role::Dense => info.ggml_dtype == GgmlDType::F32,
             };
             if !allowed {

@@ -24,11 +24,11 @@ use crate::error::{Error, Result};
 use crate::scoring::Kernel;
 
 /// Outputs per weight panel (one 256-bit or two 128-bit lanes of i32).
-pub(crate) const PANEL: usize = 8;
+pub const PANEL: usize = 8;
 /// Inputs per weight scale: the GGML `Q8_0` block.
-pub(crate) const BLOCK: usize = 32;
+pub const BLOCK: usize = 32;
 /// Bytes of one GGML `Q8_0` block: an f16 scale and 32 int8 values.
-pub(crate) const Q8_0_BLOCK_BYTES: usize = 2 + BLOCK;
+pub const Q8_0_BLOCK_BYTES: usize = 2 + BLOCK;
 /// Rows of activations per kernel call.
 const TILE_ROWS: usize = 4;
 /// Rows per cache block (their quantised activations stay in L2).
@@ -38,7 +38,7 @@ const PANEL_BLOCK_BYTES: usize = PANEL * BLOCK;
 
 /// A linear layer's weights in the kernel's layout, with its bias.
 #[derive(Debug, Clone)]
-pub(crate) struct PackedLinear {
+pub struct PackedLinear {
     outputs: usize,
     inputs: usize,
     blocks: usize,
@@ -142,7 +142,7 @@ impl PackedLinear {
 /// Rows of activations quantised to i16 with one scale per row, padded with
 /// zero rows to whole kernel tiles. Reused between calls to keep its buffers.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct QuantizedRows {
+pub struct QuantizedRows {
     rows: usize,
     width: usize,
     values: Vec<i16>,
@@ -180,7 +180,6 @@ impl QuantizedRows {
     }
 
     /// Number of (unpadded) rows.
-    #[cfg(test)]
     pub fn rows(&self) -> usize {
         self.rows
     }

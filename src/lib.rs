@@ -26,7 +26,7 @@ mod envelope;
 pub mod error;
 pub mod eval;
 pub mod feedback;
-mod gemm;
+pub mod gemm;
 pub mod index;
 mod int8_bert;
 mod ops;
