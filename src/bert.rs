@@ -85,7 +85,8 @@ impl LayerNorm {
     }
 }
 
-fn dense(bundle: &ModelBundle, name: &str) -> Result<Tensor> {
+/// A dense (f32) tensor of the bundle, dequantised if stored otherwise.
+pub(crate) fn dense(bundle: &ModelBundle, name: &str) -> Result<Tensor> {
     Ok(bundle.tensor(name)?.dequantize(&Device::Cpu)?)
 }
 

@@ -185,23 +185,9 @@ impl QuantizedRows {
     }
 }
 
-/// IEEE half → single precision (GGML stores `Q8_0` scales as f16).
+/// IEEE half → single precision (GGML stores `Q8_0` scales as little-endian f16).
 pub(crate) fn f16_to_f32(h: u16) -> f32 {
-    let sign = ((h >> 15) as u32) << 31;
-    let exp = ((h >> 10) & 0x1f) as u32;
-    let mant = (h & 0x3ff) as u32;
-    let bits = match (exp, mant) {
-        (0, 0) => sign,
-        (0, m) => {
-            // Subnormal: value = m · 2⁻²⁴.
-            let v = m as f32 * f32::powi(2.0, -24);
-            return if sign != 0 { -v } else { v };
-        }
-        (0x1f, 0) => sign | 0x7f80_0000,
-        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
-        (e, m) => sign | ((e + 112) << 23) | (m << 13),
-    };
-    f32::from_bits(bits)
+    half::f16::from_bits(h).to_f32()
 }
 
 /// One tile: `acc[m][j] = Σ_blocks scale[b][j] · Σ_{k ∈ b} a[m][k] · w[j][k]`

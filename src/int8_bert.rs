@@ -32,9 +32,7 @@ impl Norm {
 }
 
 fn dense(bundle: &ModelBundle, name: &str) -> Result<Vec<f32>> {
-    Ok(bundle
-        .tensor(name)?
-        .dequantize(&Device::Cpu)?
+    Ok(crate::bert::dense(bundle, name)?
         .flatten_all()?
         .to_vec1::<f32>()?)
 }
