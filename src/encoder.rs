@@ -118,6 +118,8 @@ pub struct Encoder {
     quant: Quant,
     model_id: String,
     batching: BatchOptions,
+    #[cfg(feature = "gpu")]
+    gpu: Option<crate::backend::GpuPath>,
 }
 
 impl std::fmt::Debug for Encoder {
@@ -149,6 +151,8 @@ impl Encoder {
             quant,
             model_id,
             batching: BatchOptions::default(),
+            #[cfg(feature = "gpu")]
+            gpu: None,
         })
     }
 
@@ -184,25 +188,238 @@ impl Encoder {
     }
 
     /// Embeddings of many texts, in input order.
+    ///
+    /// With a GPU attached ([`Encoder::use_gpu`]) natively, this blocks on the
+    /// GPU path; in the browser, where nothing may block, it always runs on
+    /// the CPU — use [`Encoder::embed_batch_async`] there.
     pub fn embed_batch<S: AsRef<str>>(&self, texts: &[S]) -> Result<Embeddings> {
-        let ids = texts
-            .iter()
-            .map(|t| self.tokenizer.encode(t.as_ref()))
-            .collect::<Result<Vec<_>>>()?;
+        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+        if self.gpu.is_some() {
+            return pollster::block_on(self.embed_batch_async(texts));
+        }
+        let (ids, groups) = self.plan(texts)?;
         let mut data = vec![0f32; texts.len() * self.dims];
-        for group in plan_batches(&ids, self.batching) {
+        for group in groups {
             let rows: Vec<&[u32]> = group.iter().map(|&i| ids[i].as_slice()).collect();
-            let pooled = self.model.embed(&rows)?;
-            for (&i, row) in group.iter().zip(pooled.chunks_exact(self.dims)) {
-                data[i * self.dims..(i + 1) * self.dims].copy_from_slice(row);
-            }
+            self.scatter(&group, &self.model.embed(&rows)?, &mut data);
         }
         Ok(Embeddings {
             dims: self.dims,
             data,
         })
     }
+
+    /// Token ids of every text and the forward passes that group them.
+    fn plan<S: AsRef<str>>(&self, texts: &[S]) -> Result<Plan> {
+        let ids = texts
+            .iter()
+            .map(|t| self.tokenizer.encode(t.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
+        let groups = plan_batches(&ids, self.batching);
+        Ok((ids, groups))
+    }
+
+    /// Writes a group's pooled rows to their texts' places in `data`.
+    fn scatter(&self, group: &[usize], pooled: &[f32], data: &mut [f32]) {
+        for (&i, row) in group.iter().zip(pooled.chunks_exact(self.dims)) {
+            data[i * self.dims..(i + 1) * self.dims].copy_from_slice(row);
+        }
+    }
 }
+
+#[cfg(feature = "gpu")]
+mod gpu_path {
+    use std::sync::Arc;
+
+    use super::{Embeddings, Encoder, Model};
+    use crate::backend::{
+        Backend, BackendChoice, BackendEvent, BackendPreference, Calibration, GpuPath, Stopwatch,
+    };
+    use crate::error::Result;
+    use crate::gpu::{GpuBert, GpuContext, GpuError};
+
+    /// Texts for the calibration: one short text, and a batch.
+    const SHORT: &str = "short, light reads for the train";
+    const BATCH_TEXT: &str = "A quiet drama about two sisters who run a bakery in a small \
+        seaside town, and the summer a stranger changes everything for them.";
+    const BATCH: usize = 16;
+
+    impl Encoder {
+        /// Attaches a GPU: uploads the weights, then picks the path for single
+        /// texts and for batches — by timing both (`Auto`) or as forced. Only
+        /// int8 bundles run on the GPU. With `Auto`, any failure here leaves the
+        /// encoder on the CPU and returns the CPU choice; with `Gpu`, it is an error.
+        pub async fn use_gpu(
+            &mut self,
+            ctx: Arc<GpuContext>,
+            preference: BackendPreference,
+        ) -> Result<BackendChoice> {
+            if preference == BackendPreference::Cpu {
+                self.gpu = None;
+                return Ok(BackendChoice::CPU);
+            }
+            let attached = match &self.model {
+                Model::Int8(model) => GpuBert::upload(&ctx, model),
+                Model::F32(_) => Err(GpuError::Shape(
+                    "the GPU path runs int8 bundles; this one is f32".into(),
+                )),
+            };
+            let model = match attached {
+                Ok(m) => m,
+                Err(e) if preference == BackendPreference::Auto => {
+                    let _ = e;
+                    self.gpu = None;
+                    return Ok(BackendChoice::CPU);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            self.gpu = Some(GpuPath::new(ctx, model));
+            let (choice, calibration) = match preference {
+                BackendPreference::Gpu => (
+                    BackendChoice {
+                        single: Backend::Gpu,
+                        batch: Backend::Gpu,
+                    },
+                    None,
+                ),
+                _ => match self.calibrate().await {
+                    Ok(c) => (
+                        BackendChoice {
+                            single: faster(c.cpu_single_ms, c.gpu_single_ms),
+                            batch: faster(c.cpu_batch_ms, c.gpu_batch_ms),
+                        },
+                        Some(c),
+                    ),
+                    Err(_) => (BackendChoice::CPU, None),
+                },
+            };
+            if let Some(gpu) = &self.gpu {
+                gpu.set_choice(choice, calibration);
+            }
+            Ok(choice)
+        }
+
+        /// The paths in force now (all CPU without a GPU or after a GPU fault).
+        pub fn backend(&self) -> BackendChoice {
+            self.gpu
+                .as_ref()
+                .map_or(BackendChoice::CPU, GpuPath::choice)
+        }
+
+        /// The attached GPU's context (adapter details; fault injection in tests).
+        pub fn gpu_context(&self) -> Option<&Arc<GpuContext>> {
+            self.gpu.as_ref().map(|g| &g.ctx)
+        }
+
+        /// Backend events since the last call (selection, fallback).
+        pub fn take_backend_events(&self) -> Vec<BackendEvent> {
+            self.gpu
+                .as_ref()
+                .map(GpuPath::take_events)
+                .unwrap_or_default()
+        }
+
+        /// Embeddings of many texts, in input order, on the chosen paths.
+        /// A GPU fault is never an error: that pass and every later one run on the CPU.
+        pub async fn embed_batch_async<S: AsRef<str>>(&self, texts: &[S]) -> Result<Embeddings> {
+            let (ids, groups) = self.plan(texts)?;
+            let mut data = vec![0f32; texts.len() * self.dims];
+            for group in groups {
+                let rows: Vec<&[u32]> = group.iter().map(|&i| ids[i].as_slice()).collect();
+                let pooled = match self.gpu_forward(&rows, texts.len()).await? {
+                    Some(pooled) => pooled,
+                    None => self.model.embed(&rows)?,
+                };
+                self.scatter(&group, &pooled, &mut data);
+            }
+            Ok(Embeddings {
+                dims: self.dims,
+                data,
+            })
+        }
+
+        /// The pass on the GPU when chosen and possible: `Ok(None)` means "use the CPU".
+        async fn gpu_forward(&self, rows: &[&[u32]], texts: usize) -> Result<Option<Vec<f32>>> {
+            let (Some(gpu), Model::Int8(model)) = (&self.gpu, &self.model) else {
+                return Ok(None);
+            };
+            let tokens: usize = rows.iter().map(|r| r.len()).sum();
+            if gpu.choice().for_texts(texts) != Backend::Gpu
+                || tokens > gpu.model.max_tokens(&gpu.ctx)
+            {
+                return Ok(None);
+            }
+            let x = model.embeddings(rows)?;
+            let lens: Vec<usize> = rows.iter().map(|r| r.len()).collect();
+            match gpu.model.forward(&gpu.ctx, &x, &lens).await {
+                Ok(pooled) if pooled.iter().all(|v| v.is_finite()) => Ok(Some(pooled)),
+                Ok(_) => {
+                    gpu.fail("the GPU returned non-finite values".into());
+                    Ok(None)
+                }
+                Err(e) => {
+                    gpu.fail(e.to_string());
+                    Ok(None)
+                }
+            }
+        }
+
+        /// Times one short text and one batch on each path (after a warm-up run).
+        async fn calibrate(&self) -> std::result::Result<Calibration, GpuError> {
+            let (Some(gpu), Model::Int8(model)) = (&self.gpu, &self.model) else {
+                return Err(GpuError::Shape("no GPU attached".into()));
+            };
+            let short = self
+                .tokenizer
+                .encode(SHORT)
+                .map_err(|e| GpuError::Shape(e.to_string()))?;
+            let long = self
+                .tokenizer
+                .encode(BATCH_TEXT)
+                .map_err(|e| GpuError::Shape(e.to_string()))?;
+            let single: Vec<&[u32]> = vec![&short];
+            let batch: Vec<&[u32]> = vec![&long; BATCH];
+            let mut ms = [0f64; 4];
+            for (slot, rows) in [(0, &single), (2, &batch)] {
+                let x = model
+                    .embeddings(rows)
+                    .map_err(|e| GpuError::Shape(e.to_string()))?;
+                let lens: Vec<usize> = rows.iter().map(|r| r.len()).collect();
+                for measure in [false, true] {
+                    let clock = Stopwatch::start();
+                    model
+                        .embed(rows)
+                        .map_err(|e| GpuError::Shape(e.to_string()))?;
+                    let cpu = clock.elapsed_ms();
+                    let clock = Stopwatch::start();
+                    gpu.model.forward(&gpu.ctx, &x, &lens).await?;
+                    let gpu_ms = clock.elapsed_ms();
+                    if measure {
+                        ms[slot] = cpu;
+                        ms[slot + 1] = gpu_ms;
+                    }
+                }
+            }
+            Ok(Calibration {
+                cpu_single_ms: ms[0],
+                gpu_single_ms: ms[1],
+                cpu_batch_ms: ms[2],
+                gpu_batch_ms: ms[3],
+            })
+        }
+    }
+
+    fn faster(cpu_ms: f64, gpu_ms: f64) -> Backend {
+        if gpu_ms < cpu_ms {
+            Backend::Gpu
+        } else {
+            Backend::CpuSimd
+        }
+    }
+}
+
+/// Token ids per text, and groups of text indices, one per forward pass.
+type Plan = (Vec<Vec<u32>>, Vec<Vec<usize>>);
 
 /// Groups text indices into forward passes: shortest first, each group within
 /// the text and padded-token budgets (a single text always forms a group).

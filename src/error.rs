@@ -184,6 +184,11 @@ pub enum Error {
     /// The tensor engine failed while running the model.
     #[error("model compute failed: {0}")]
     Compute(String),
+    /// The GPU path failed where the caller asked for it explicitly (the
+    /// automatic backend never returns this: it falls back to the CPU).
+    #[cfg(feature = "gpu")]
+    #[error(transparent)]
+    Gpu(#[from] crate::gpu::GpuError),
     /// An I/O error while reading or writing a file (CLI only).
     #[error("{context}: {source}")]
     Io {

@@ -102,6 +102,37 @@ impl PackedLinear {
         self.outputs
     }
 
+    /// Number of inputs (columns of `x`).
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    /// The bias, one per output.
+    pub fn bias(&self) -> &[f32] {
+        &self.bias
+    }
+
+    /// The weights back in row order: `outputs × inputs` int8 values and
+    /// `outputs × inputs / BLOCK` scales (the Q8_0 content, for other kernels).
+    pub fn unpack(&self) -> (Vec<i8>, Vec<f32>) {
+        let mut values = vec![0i8; self.outputs * self.inputs];
+        let mut scales = vec![0f32; self.outputs * self.blocks];
+        for n in 0..self.outputs {
+            let (panel, lane) = (n / PANEL, n % PANEL);
+            for b in 0..self.blocks {
+                scales[n * self.blocks + b] = self.scales[(panel * self.blocks + b) * PANEL + lane];
+                let src = &self.weights[(panel * self.blocks + b) * PANEL_BLOCK_BYTES..]
+                    [..PANEL_BLOCK_BYTES];
+                let dst = &mut values[n * self.inputs + b * BLOCK..][..BLOCK];
+                for pair in 0..BLOCK / 2 {
+                    dst[2 * pair] = src[pair * 2 * PANEL + 2 * lane];
+                    dst[2 * pair + 1] = src[pair * 2 * PANEL + 2 * lane + 1];
+                }
+            }
+        }
+        (values, scales)
+    }
+
     /// `y = x·Wᵀ + b` for every row of `x`; `y` is resized to `rows × outputs`.
     pub fn forward(&self, kernel: Kernel, x: &QuantizedRows, y: &mut Vec<f32>) {
         debug_assert_eq!(x.width, self.inputs, "activation width");
@@ -350,6 +381,19 @@ mod tests {
             .to_vec1()
             .unwrap();
         (q.data().unwrap().into_owned(), deq)
+    }
+
+    #[test]
+    fn unpack_returns_the_q8_0_rows() {
+        let (n, k) = (13, 64);
+        let (bytes, deq) = q8_matrix(n, k, 7);
+        let packed = PackedLinear::from_q8_0(&bytes, n, k, vec![0.0; n]).unwrap();
+        let (values, scales) = packed.unpack();
+        assert_eq!((values.len(), scales.len()), (n * k, n * k / BLOCK));
+        for (i, &d) in deq.iter().enumerate() {
+            let v = values[i] as f32 * scales[(i / k) * (k / BLOCK) + (i % k) / BLOCK];
+            assert_eq!(v, d, "weight {i}");
+        }
     }
 
     fn kernels() -> Vec<Kernel> {

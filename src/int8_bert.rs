@@ -17,9 +17,9 @@ use crate::ops::{self, MatRef};
 use crate::scoring::Kernel;
 
 /// LayerNorm parameters.
-struct Norm {
-    gamma: Vec<f32>,
-    beta: Vec<f32>,
+pub(crate) struct Norm {
+    pub(crate) gamma: Vec<f32>,
+    pub(crate) beta: Vec<f32>,
 }
 
 impl Norm {
@@ -68,13 +68,13 @@ fn linear(
 }
 
 /// One transformer layer.
-struct Layer {
-    qkv: PackedLinear,
-    attn_out: PackedLinear,
-    attn_norm: Norm,
-    up: PackedLinear,
-    down: PackedLinear,
-    out_norm: Norm,
+pub(crate) struct Layer {
+    pub(crate) qkv: PackedLinear,
+    pub(crate) attn_out: PackedLinear,
+    pub(crate) attn_norm: Norm,
+    pub(crate) up: PackedLinear,
+    pub(crate) down: PackedLinear,
+    pub(crate) out_norm: Norm,
 }
 
 impl Layer {
@@ -111,12 +111,12 @@ pub(crate) struct Int8Bert {
     positions: Vec<f32>,
     token_type0: Vec<f32>,
     embed_norm: Norm,
-    layers: Vec<Layer>,
-    hidden: usize,
-    heads: usize,
-    head_dim: usize,
+    pub(crate) layers: Vec<Layer>,
+    pub(crate) hidden: usize,
+    pub(crate) heads: usize,
+    pub(crate) head_dim: usize,
     max_positions: usize,
-    eps: f32,
+    pub(crate) eps: f32,
     kernel: Kernel,
 }
 
@@ -154,15 +154,6 @@ impl Int8Bert {
     /// Every row must be non-empty and no longer than the position table.
     pub fn embed(&self, rows: &[&[u32]]) -> Result<Vec<f32>> {
         let h = self.hidden;
-        if let Some(bad) = rows
-            .iter()
-            .find(|r| r.is_empty() || r.len() > self.max_positions)
-        {
-            return Err(Error::InvalidInput {
-                what: "token row",
-                reason: format!("{} tokens (allowed 1..={})", bad.len(), self.max_positions),
-            });
-        }
         let mut x = self.embeddings(rows)?;
         let mut scratch = Scratch::default();
         for layer in &self.layers {
@@ -182,8 +173,18 @@ impl Int8Bert {
     }
 
     /// Word + position + token-type embeddings, LayerNorm: `[tokens, hidden]`.
-    fn embeddings(&self, rows: &[&[u32]]) -> Result<Vec<f32>> {
+    /// Every row must be non-empty and no longer than the position table.
+    pub(crate) fn embeddings(&self, rows: &[&[u32]]) -> Result<Vec<f32>> {
         let h = self.hidden;
+        if let Some(bad) = rows
+            .iter()
+            .find(|r| r.is_empty() || r.len() > self.max_positions)
+        {
+            return Err(Error::InvalidInput {
+                what: "token row",
+                reason: format!("{} tokens (allowed 1..={})", bad.len(), self.max_positions),
+            });
+        }
         let ids: Vec<u32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
         let ids = Tensor::from_vec(
             ids,

@@ -16,6 +16,8 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "gpu")]
+pub mod backend;
 mod bert;
 mod binfmt;
 pub mod bundle;
@@ -27,6 +29,8 @@ pub mod error;
 pub mod eval;
 pub mod feedback;
 pub mod gemm;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod index;
 mod int8_bert;
 mod ops;

@@ -1,0 +1,204 @@
+//! GPU vs CPU parity and fault tests. They run on whatever adapter the
+//! machine has — lavapipe (Mesa's CPU Vulkan) on CI — and skip, loudly, only
+//! when there is no adapter at all.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::backend::{Backend, BackendEvent, BackendPreference};
+use crate::bundle::Quant;
+use crate::encoder::{BatchOptions, Encoder};
+use crate::scoring::{quantize, top_k, ItemMatrix, Kernel, Query};
+use crate::testing::tiny_bundle;
+
+/// The machine's GPU context, or `None` (with a loud message) when it has no adapter.
+pub(crate) fn context() -> Option<Arc<GpuContext>> {
+    match pollster::block_on(GpuContext::acquire()) {
+        Ok(ctx) => Some(Arc::new(ctx)),
+        Err(e) => {
+            eprintln!(
+                "\n*** SKIPPING GPU TEST: {e} (install mesa-vulkan-drivers for lavapipe) ***\n"
+            );
+            None
+        }
+    }
+}
+
+fn unit_vectors(n: usize, dims: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            let v: Vec<f32> = (0..dims)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+                })
+                .collect();
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.into_iter().map(|x| x / n).collect()
+        })
+        .collect()
+}
+
+fn catalogue(n: usize, dims: usize) -> (Vec<i8>, Vec<f32>) {
+    let mut values = Vec::with_capacity(n * dims);
+    let mut scales = Vec::with_capacity(n);
+    for v in unit_vectors(n, dims, 3) {
+        let (q, s) = quantize(&v);
+        values.extend(q);
+        scales.push(s);
+    }
+    (values, scales)
+}
+
+#[test]
+fn scores_and_top_k_match_the_cpu() {
+    let Some(ctx) = context() else { return };
+    let dims = 384;
+    let (values, scales) = catalogue(10_007, dims);
+    let m = ItemMatrix {
+        values: &values,
+        scales: &scales,
+        dims,
+    };
+    let gpu = GpuCatalogue::upload(&ctx, m).unwrap();
+    let dirs = unit_vectors(5, dims, 11);
+    let interests: Vec<WeightedQuery<'_>> = dirs[..3]
+        .iter()
+        .zip([1.0, 0.85, 0.7])
+        .map(|(v, weight)| WeightedQuery { vector: v, weight })
+        .collect();
+    let negatives: Vec<WeightedQuery<'_>> = dirs[3..]
+        .iter()
+        .zip([1.0, 0.5])
+        .map(|(v, weight)| WeightedQuery { vector: v, weight })
+        .collect();
+    let margin = 0.05;
+    let got = pollster::block_on(gpu.scores(&ctx, &interests, &negatives, margin)).unwrap();
+    let kernel = Kernel::detect();
+    let q: Vec<Query> = dirs.iter().map(|d| Query::new(d)).collect();
+    let mut worst = 0f32;
+    for i in 0..m.rows() {
+        let pos = (0..3)
+            .map(|j| m.score(kernel, i, &q[j]) * interests[j].weight)
+            .fold(f32::NEG_INFINITY, f32::max);
+        let push = (3..5)
+            .map(|j| m.score(kernel, i, &q[j]) * negatives[j - 3].weight - margin)
+            .fold(0.0, f32::max);
+        worst = worst
+            .max((pos - got.positive[i]).abs())
+            .max((push - got.push[i]).abs());
+    }
+    assert!(worst <= 1e-3, "largest score difference {worst}");
+
+    for k in [1, 10, 100, MAX_GPU_K + 44] {
+        let gpu_top = pollster::block_on(gpu.top_k(&ctx, &dirs[0], k)).unwrap();
+        let mut cpu = vec![Vec::new()];
+        m.score_all(kernel, &q[..1], &mut cpu);
+        let cpu_top = top_k(cpu[0].iter().copied().enumerate(), k);
+        let ids = |v: &[(usize, f32)]| v.iter().map(|p| p.0).collect::<Vec<_>>();
+        assert_eq!(ids(&gpu_top), ids(&cpu_top), "top-{k}");
+        for (g, c) in gpu_top.iter().zip(&cpu_top) {
+            assert!((g.1 - c.1).abs() <= 1e-3);
+        }
+    }
+    // Queries of the wrong width are refused, not run.
+    let short = vec![0.1f32; 10];
+    assert!(matches!(
+        pollster::block_on(gpu.top_k(&ctx, &short, 5)),
+        Err(GpuError::Shape(_))
+    ));
+}
+
+fn texts() -> Vec<String> {
+    let mut t: Vec<String> = [
+        "the film",
+        "a quiet drama about two sisters",
+        "",
+        "😀 日本語 é",
+        "space opera with pirates and a lost princess",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    t.push("a very long story about everything ".repeat(20));
+    t
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[test]
+fn the_gpu_encoder_matches_the_cpu_encoder() {
+    let Some(ctx) = context() else { return };
+    let cpu = Encoder::from_bundle(tiny_bundle(Quant::Int8, 5)).unwrap();
+    let mut gpu = Encoder::from_bundle(tiny_bundle(Quant::Int8, 5)).unwrap();
+    let choice = pollster::block_on(gpu.use_gpu(ctx, BackendPreference::Gpu)).unwrap();
+    assert_eq!((choice.single, choice.batch), (Backend::Gpu, Backend::Gpu));
+    let texts = texts();
+    let expected = cpu.embed_batch(&texts).unwrap();
+    let got = gpu.embed_batch(&texts).unwrap();
+    for (i, (e, g)) in expected.rows().zip(got.rows()).enumerate() {
+        let c = cosine(e, g);
+        assert!(c >= 0.9999, "text {i}: cosine {c}");
+    }
+    assert_eq!(gpu.backend().batch, Backend::Gpu, "no fallback happened");
+    let single = gpu.embed("the film").unwrap();
+    assert!(cosine(&single, expected.row(0).unwrap()) >= 0.9999);
+}
+
+#[test]
+fn f32_bundles_stay_on_the_cpu() {
+    let Some(ctx) = context() else { return };
+    let mut enc = Encoder::from_bundle(tiny_bundle(Quant::F32, 5)).unwrap();
+    assert!(pollster::block_on(enc.use_gpu(ctx.clone(), BackendPreference::Gpu)).is_err());
+    let auto = pollster::block_on(enc.use_gpu(ctx, BackendPreference::Auto)).unwrap();
+    assert_eq!(auto.batch, Backend::CpuSimd);
+}
+
+/// A fault in the middle of a multi-pass call: the call still returns the
+/// right embeddings (from the CPU), and the encoder stays on the CPU after.
+fn survives(fault: Fault) {
+    let Some(ctx) = context() else { return };
+    let cpu = Encoder::from_bundle(tiny_bundle(Quant::Int8, 9)).unwrap();
+    let mut gpu = Encoder::from_bundle(tiny_bundle(Quant::Int8, 9))
+        .unwrap()
+        .with_batching(BatchOptions {
+            max_texts: 2,
+            max_tokens: 4096,
+        });
+    pollster::block_on(gpu.use_gpu(ctx.clone(), BackendPreference::Gpu)).unwrap();
+    gpu.take_backend_events();
+    ctx.inject(fault);
+    let texts = texts();
+    let expected = cpu.embed_batch(&texts).unwrap();
+    let got = gpu.embed_batch(&texts).unwrap();
+    for (i, (e, g)) in expected.rows().zip(got.rows()).enumerate() {
+        let c = cosine(e, g);
+        assert!(c >= 0.9999, "{fault:?}: text {i}: cosine {c}");
+    }
+    assert_eq!(gpu.backend().batch, Backend::CpuSimd, "{fault:?}");
+    let events = gpu.take_backend_events();
+    assert!(
+        matches!(events.as_slice(), [BackendEvent::FellBack { .. }]),
+        "{fault:?}: {events:?}"
+    );
+    // Later calls keep working, on the CPU.
+    assert_eq!(
+        gpu.embed("the film").unwrap(),
+        cpu.embed("the film").unwrap()
+    );
+}
+
+#[test]
+fn a_failed_readback_mid_batch_falls_back_to_the_cpu() {
+    survives(Fault::FailReadback { after: 1 });
+}
+
+#[test]
+fn a_lost_device_mid_batch_falls_back_to_the_cpu() {
+    survives(Fault::LoseDevice { after: 1 });
+}
