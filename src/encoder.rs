@@ -118,8 +118,10 @@ pub struct Encoder {
     quant: Quant,
     model_id: String,
     batching: BatchOptions,
+    /// The attached GPU, if any (set through `&self`, so a shared encoder can
+    /// attach one while other calls run).
     #[cfg(feature = "gpu")]
-    gpu: Option<crate::backend::GpuPath>,
+    gpu: std::sync::Mutex<Option<std::sync::Arc<crate::backend::GpuPath>>>,
 }
 
 impl std::fmt::Debug for Encoder {
@@ -152,7 +154,7 @@ impl Encoder {
             model_id,
             batching: BatchOptions::default(),
             #[cfg(feature = "gpu")]
-            gpu: None,
+            gpu: std::sync::Mutex::new(None),
         })
     }
 
@@ -194,7 +196,7 @@ impl Encoder {
     /// the CPU — use [`Encoder::embed_batch_async`] there.
     pub fn embed_batch<S: AsRef<str>>(&self, texts: &[S]) -> Result<Embeddings> {
         #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
-        if self.gpu.is_some() {
+        if self.gpu_path().is_some() {
             return pollster::block_on(self.embed_batch_async(texts));
         }
         let (ids, groups) = self.plan(texts)?;
@@ -250,12 +252,12 @@ mod gpu_path {
         /// int8 bundles run on the GPU. With `Auto`, any failure here leaves the
         /// encoder on the CPU and returns the CPU choice; with `Gpu`, it is an error.
         pub async fn use_gpu(
-            &mut self,
+            &self,
             ctx: Arc<GpuContext>,
             preference: BackendPreference,
         ) -> Result<BackendChoice> {
             if preference == BackendPreference::Cpu {
-                self.gpu = None;
+                self.set_gpu_path(None);
                 return Ok(BackendChoice::CPU);
             }
             let attached = match &self.model {
@@ -266,14 +268,15 @@ mod gpu_path {
             };
             let model = match attached {
                 Ok(m) => m,
-                Err(e) if preference == BackendPreference::Auto => {
-                    let _ = e;
-                    self.gpu = None;
+                Err(_) if preference == BackendPreference::Auto => {
+                    self.set_gpu_path(None);
                     return Ok(BackendChoice::CPU);
                 }
                 Err(e) => return Err(e.into()),
             };
-            self.gpu = Some(GpuPath::new(ctx, model));
+            // One thread in the browser (wgpu's handles are not Send there); Send + Sync natively.
+            #[allow(clippy::arc_with_non_send_sync)]
+            let gpu = Arc::new(GpuPath::new(ctx, model));
             let (choice, calibration) = match preference {
                 BackendPreference::Gpu => (
                     BackendChoice {
@@ -282,7 +285,7 @@ mod gpu_path {
                     },
                     None,
                 ),
-                _ => match self.calibrate().await {
+                _ => match self.calibrate(&gpu).await {
                     Ok(c) => (
                         BackendChoice {
                             single: faster(c.cpu_single_ms, c.gpu_single_ms),
@@ -293,30 +296,34 @@ mod gpu_path {
                     Err(_) => (BackendChoice::CPU, None),
                 },
             };
-            if let Some(gpu) = &self.gpu {
-                gpu.set_choice(choice, calibration);
-            }
+            gpu.set_choice(choice, calibration);
+            self.set_gpu_path(Some(gpu));
             Ok(choice)
+        }
+
+        pub(super) fn gpu_path(&self) -> Option<Arc<GpuPath>> {
+            self.gpu.lock().ok().and_then(|g| g.clone())
+        }
+
+        fn set_gpu_path(&self, path: Option<Arc<GpuPath>>) {
+            if let Ok(mut g) = self.gpu.lock() {
+                *g = path;
+            }
         }
 
         /// The paths in force now (all CPU without a GPU or after a GPU fault).
         pub fn backend(&self) -> BackendChoice {
-            self.gpu
-                .as_ref()
-                .map_or(BackendChoice::CPU, GpuPath::choice)
+            self.gpu_path().map_or(BackendChoice::CPU, |g| g.choice())
         }
 
         /// The attached GPU's context (adapter details; fault injection in tests).
-        pub fn gpu_context(&self) -> Option<&Arc<GpuContext>> {
-            self.gpu.as_ref().map(|g| &g.ctx)
+        pub fn gpu_context(&self) -> Option<Arc<GpuContext>> {
+            self.gpu_path().map(|g| g.ctx.clone())
         }
 
         /// Backend events since the last call (selection, fallback).
         pub fn take_backend_events(&self) -> Vec<BackendEvent> {
-            self.gpu
-                .as_ref()
-                .map(GpuPath::take_events)
-                .unwrap_or_default()
+            self.gpu_path().map(|g| g.take_events()).unwrap_or_default()
         }
 
         /// Embeddings of many texts, in input order, on the chosen paths.
@@ -340,7 +347,7 @@ mod gpu_path {
 
         /// The pass on the GPU when chosen and possible: `Ok(None)` means "use the CPU".
         async fn gpu_forward(&self, rows: &[&[u32]], texts: usize) -> Result<Option<Vec<f32>>> {
-            let (Some(gpu), Model::Int8(model)) = (&self.gpu, &self.model) else {
+            let (Some(gpu), Model::Int8(model)) = (self.gpu_path(), &self.model) else {
                 return Ok(None);
             };
             let tokens: usize = rows.iter().map(|r| r.len()).sum();
@@ -365,9 +372,9 @@ mod gpu_path {
         }
 
         /// Times one short text and one batch on each path (after a warm-up run).
-        async fn calibrate(&self) -> std::result::Result<Calibration, GpuError> {
-            let (Some(gpu), Model::Int8(model)) = (&self.gpu, &self.model) else {
-                return Err(GpuError::Shape("no GPU attached".into()));
+        async fn calibrate(&self, gpu: &GpuPath) -> std::result::Result<Calibration, GpuError> {
+            let Model::Int8(model) = &self.model else {
+                return Err(GpuError::Shape("the GPU path runs int8 bundles".into()));
             };
             let short = self
                 .tokenizer

@@ -30,6 +30,18 @@ fn bytes_of(value: &JsValue) -> Result<Vec<u8>, JsError> {
     }
 }
 
+/// A JS array of strings.
+fn strings_of(value: &JsValue, call: &str) -> Result<Vec<String>, JsError> {
+    let array = value
+        .dyn_ref::<Array>()
+        .ok_or_else(|| JsError::new(&format!("{call}: texts must be an array of strings")))?;
+    array
+        .iter()
+        .enumerate()
+        .map(|(i, v)| string_of(&v, &format!("{call}: texts[{i}]")))
+        .collect()
+}
+
 fn string_of(value: &JsValue, what: &str) -> Result<String, JsError> {
     value
         .as_string()
@@ -39,7 +51,8 @@ fn string_of(value: &JsValue, what: &str) -> Result<String, JsError> {
 /// A sentence encoder running in this page or worker.
 #[wasm_bindgen(js_name = Encoder)]
 pub struct JsEncoder {
-    inner: crate::Encoder,
+    /// Shared with the promises of the async methods.
+    inner: std::rc::Rc<crate::Encoder>,
 }
 
 #[wasm_bindgen(js_class = Encoder)]
@@ -50,7 +63,9 @@ impl JsEncoder {
     ) -> Result<JsEncoder, JsError> {
         let bytes = bytes_of(&bytes)?;
         let inner = crate::Encoder::from_bytes(&bytes).map_err(to_js)?;
-        Ok(JsEncoder { inner })
+        Ok(JsEncoder {
+            inner: std::rc::Rc::new(inner),
+        })
     }
 
     /// Length of every embedding (384 for MiniLM).
@@ -87,14 +102,7 @@ impl JsEncoder {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string[]")] texts: JsValue,
     ) -> Result<Float32Array, JsError> {
-        let array = texts
-            .dyn_ref::<Array>()
-            .ok_or_else(|| JsError::new("embedBatch(texts): texts must be an array of strings"))?;
-        let texts = array
-            .iter()
-            .enumerate()
-            .map(|(i, v)| string_of(&v, &format!("embedBatch(texts): texts[{i}]")))
-            .collect::<Result<Vec<_>, _>>()?;
+        let texts = strings_of(&texts, "embedBatch(texts)")?;
         let out = self.inner.embed_batch(&texts).map_err(to_js)?;
         Ok(Float32Array::from(out.as_slice()))
     }
@@ -108,6 +116,107 @@ impl JsEncoder {
         let text = string_of(&text, "tokenCount(text): text")?;
         let ids = self.inner.tokenizer().encode(&text).map_err(to_js)?;
         Ok(ids.len() as u32)
+    }
+}
+
+/// The WebGPU path of the `Encoder` class: attach, embed asynchronously,
+/// observe the backend, and (for resilience tests) inject faults.
+#[cfg(feature = "gpu")]
+#[wasm_bindgen(js_class = Encoder)]
+impl JsEncoder {
+    /// Attaches WebGPU when the browser has it: `"auto"` (default) times both
+    /// paths and picks per single text and per batch, `"gpu"` forces the GPU,
+    /// `"cpu"` detaches. Resolves to `{ single, batch }` (`"gpu"` or `"cpu-simd"`);
+    /// with `"auto"` a browser without WebGPU simply stays on the CPU.
+    #[wasm_bindgen(js_name = useGpu)]
+    pub fn use_gpu(&self, preference: Option<String>) -> js_sys::Promise {
+        use crate::backend::{BackendChoice, BackendPreference};
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let preference: BackendPreference = preference
+                .as_deref()
+                .unwrap_or("auto")
+                .parse()
+                .map_err(|e| JsValue::from(to_js(e)))?;
+            if preference == BackendPreference::Cpu {
+                return to_js_value(&BackendChoice::CPU).map_err(JsValue::from);
+            }
+            let ctx = match crate::gpu::GpuContext::acquire().await {
+                // One thread here; the API shares the context as an Arc for native threads.
+                #[allow(clippy::arc_with_non_send_sync)]
+                Ok(ctx) => std::sync::Arc::new(ctx),
+                Err(_) if preference == BackendPreference::Auto => {
+                    return to_js_value(&BackendChoice::CPU).map_err(JsValue::from);
+                }
+                Err(e) => return Err(to_js(e.into()).into()),
+            };
+            let choice = inner
+                .use_gpu(ctx, preference)
+                .await
+                .map_err(|e| JsValue::from(to_js(e)))?;
+            to_js_value(&choice).map_err(JsValue::from)
+        })
+    }
+
+    /// Like `embedBatch`, on the chosen paths (the GPU where chosen). A GPU
+    /// fault never rejects: that call finishes on the CPU, later calls stay there.
+    #[wasm_bindgen(js_name = embedBatchAsync, unchecked_return_type = "Promise<Float32Array>")]
+    pub fn embed_batch_async(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string[]")] texts: JsValue,
+    ) -> Result<js_sys::Promise, JsError> {
+        let texts = strings_of(&texts, "embedBatchAsync(texts)")?;
+        let inner = self.inner.clone();
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            let out = inner
+                .embed_batch_async(&texts)
+                .await
+                .map_err(|e| JsValue::from(to_js(e)))?;
+            Ok(Float32Array::from(out.as_slice()).into())
+        }))
+    }
+
+    /// The paths in force: `{ single, batch }`, each `"gpu"` or `"cpu-simd"`.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> Result<JsValue, JsError> {
+        to_js_value(&self.inner.backend())
+    }
+
+    /// The attached adapter (`{ name, backend, deviceType, software, … }`), or null.
+    #[wasm_bindgen(getter)]
+    pub fn adapter(&self) -> Result<JsValue, JsError> {
+        match self.inner.gpu_context() {
+            Some(ctx) => to_js_value(ctx.adapter()),
+            None => Ok(JsValue::NULL),
+        }
+    }
+
+    /// Backend events since the last call: `{ kind: "selected" | "fell-back", … }`.
+    #[wasm_bindgen(js_name = takeBackendEvents)]
+    pub fn take_backend_events(&self) -> Result<JsValue, JsError> {
+        to_js_value(&self.inner.take_backend_events())
+    }
+
+    /// Arms a GPU fault for resilience tests: `"lose-device"` or
+    /// `"fail-readback"`, striking after `after` more successful readbacks.
+    #[wasm_bindgen(js_name = injectGpuFault)]
+    pub fn inject_gpu_fault(&self, kind: &str, after: u32) -> Result<(), JsError> {
+        use crate::gpu::Fault;
+        let fault = match kind {
+            "lose-device" => Fault::LoseDevice { after },
+            "fail-readback" => Fault::FailReadback { after },
+            other => {
+                return Err(JsError::new(&format!(
+                    "injectGpuFault: {other:?} is not \"lose-device\" or \"fail-readback\""
+                )))
+            }
+        };
+        let ctx = self
+            .inner
+            .gpu_context()
+            .ok_or_else(|| JsError::new("injectGpuFault: no GPU attached"))?;
+        ctx.inject(fault);
+        Ok(())
     }
 }
 

@@ -207,3 +207,35 @@ fn invalid_utf8_on_stdin_is_reported_with_its_line() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr_line(&out).contains("line 2 is not UTF-8"));
 }
+
+/// `--backend gpu` embeds on the GPU (lavapipe on CI) and agrees with the CPU;
+/// without any adapter the command fails with a one-line reason instead.
+#[cfg(feature = "gpu")]
+#[test]
+fn embed_on_the_gpu_matches_the_cpu() {
+    let model = common::bundle("minilm-l6-v2-int8.lrm");
+    let model = model.to_str().unwrap();
+    let input = b"short, light reads for the train\na long, slow historical epic\n\n";
+    let cpu = localrec(&["embed", "--model", model], input);
+    assert!(cpu.status.success());
+    let gpu = localrec(&["embed", "--model", model, "--backend", "gpu"], input);
+    let err = String::from_utf8_lossy(&gpu.stderr);
+    if !gpu.status.success() {
+        assert!(err.contains("no GPU adapter"), "{err}");
+        eprintln!("\n*** SKIPPING GPU CLI CHECK: {err} ***\n");
+        return;
+    }
+    assert!(err.contains("batches on gpu"), "{err}");
+    let rows = |o: &Output| -> Vec<Vec<f32>> {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let (c, g) = (rows(&cpu), rows(&gpu));
+    assert_eq!(c.len(), 3);
+    for (a, b) in c.iter().zip(&g) {
+        let cos: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        assert!(cos >= 0.9999, "cosine {cos}");
+    }
+}

@@ -37,7 +37,7 @@ fn encoder() -> Encoder {
 fn gpu_embeddings_match_the_cpu_on_every_reference_text() {
     let Some(ctx) = context() else { return };
     let cpu = encoder();
-    let mut gpu = encoder();
+    let gpu = encoder();
     pollster::block_on(gpu.use_gpu(ctx, BackendPreference::Gpu)).unwrap();
     let all = references();
     let longest = (0..all.len()).max_by_key(|&i| all[i].text.len()).unwrap();
@@ -64,7 +64,7 @@ fn gpu_embeddings_match_the_cpu_on_every_reference_text() {
 #[test]
 fn calibration_measures_both_paths_and_reports_the_choice() {
     let Some(ctx) = context() else { return };
-    let mut enc = encoder();
+    let enc = encoder();
     let choice = pollster::block_on(enc.use_gpu(ctx, BackendPreference::Auto)).unwrap();
     let events = enc.take_backend_events();
     let Some(BackendEvent::Selected {

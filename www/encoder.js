@@ -1,10 +1,12 @@
 // The demo page: downloads the model bundle with progress, loads the wasm
-// encoder, and embeds what the user types. Exposes `window.localrecDemo`
-// ({ state, encoder, error }) so the browser tests can drive it.
+// encoder, attaches WebGPU when the browser has it (?backend=auto|gpu|cpu,
+// default auto: measured against the SIMD CPU path), and embeds what the user
+// types. Exposes `window.localrecDemo` ({ state, encoder, backend, error }) so
+// the browser tests can drive it.
 import init, { Encoder } from "./pkg/localrec.js";
 import { download } from "./js/download.js";
 
-const demo = (window.localrecDemo = { state: "loading", encoder: null, error: null });
+const demo = (window.localrecDemo = { state: "loading", encoder: null, backend: null, error: null });
 const $ = (id) => document.getElementById(id);
 
 /** The bundle named by ?model= (a plain file name under /models/), else the int8 default. */
@@ -12,6 +14,17 @@ function modelUrl() {
   const name = new URLSearchParams(location.search).get("model") ?? "minilm-l6-v2-int8.lrm";
   if (!/^[\w.-]+\.lrm$/.test(name)) throw new Error(`bad model name ${name}`);
   return `./models/${name}`;
+}
+
+/** The backend preference named by ?backend= (auto, gpu or cpu). */
+function backendPreference() {
+  const name = new URLSearchParams(location.search).get("backend") ?? "auto";
+  if (!["auto", "gpu", "cpu"].includes(name)) throw new Error(`bad backend ${name}`);
+  return name;
+}
+
+function describe(backend) {
+  return backend.single === backend.batch ? backend.batch : `${backend.single} (single), ${backend.batch} (batches)`;
 }
 
 function cosine(a, b) {
@@ -53,17 +66,22 @@ async function main() {
   const t1 = performance.now();
   demo.encoder = Encoder.load(bytes);
   const t2 = performance.now();
+  demo.backend = await demo.encoder.useGpu(backendPreference());
+  const adapter = demo.encoder.adapter;
   $("status").textContent =
-    `Ready: ${demo.encoder.quant} model, ${demo.encoder.dims} dimensions ` +
+    `Ready: ${demo.encoder.quant} model, ${demo.encoder.dims} dimensions, ` +
+    `backend ${describe(demo.backend)}${adapter ? ` on ${adapter.name || "a WebGPU adapter"}` : ""} ` +
     `(download ${(t1 - t0).toFixed(0)} ms, load ${(t2 - t1).toFixed(0)} ms).`;
   $("embed").disabled = false;
-  $("embed").addEventListener("click", () => {
+  $("embed").addEventListener("click", async () => {
     const texts = $("texts").value.split("\n");
     const t = performance.now();
     try {
-      const flat = demo.encoder.embedBatch(texts);
+      const flat = await demo.encoder.embedBatchAsync(texts);
       render(texts, flat, demo.encoder.dims);
-      $("status").textContent = `Embedded ${texts.length} texts in ${(performance.now() - t).toFixed(0)} ms.`;
+      demo.backend = demo.encoder.backend;
+      $("status").textContent =
+        `Embedded ${texts.length} texts in ${(performance.now() - t).toFixed(0)} ms on ${describe(demo.backend)}.`;
     } catch (e) {
       $("status").textContent = `Error: ${e.message}`;
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use localrec::{BatchOptions, Encoder, Error};
 
-use super::{read_file, resolve_model, CliError};
+use super::{attach_backend, read_file, resolve_model, BackendArg, CliError};
 
 #[derive(Args)]
 pub struct EmbedArgs {
@@ -16,6 +16,9 @@ pub struct EmbedArgs {
     /// Texts per forward pass.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
     batch: u32,
+    /// Which path embeds: cpu, gpu, or auto (measure both).
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    backend: BackendArg,
 }
 
 pub fn run(args: EmbedArgs) -> Result<(), CliError> {
@@ -30,6 +33,7 @@ pub fn run(args: EmbedArgs) -> Result<(), CliError> {
             max_texts: batch,
             ..BatchOptions::default()
         });
+    attach_backend(&encoder, args.backend)?;
     let stdin = std::io::stdin().lock();
     let mut out = BufWriter::new(std::io::stdout().lock());
     let io = |context: &str| {

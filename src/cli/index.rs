@@ -7,7 +7,10 @@ use clap::{Args, Subcommand};
 use localrec::index::DEFAULT_SNIPPET_CHARS;
 use localrec::{read_catalogue, CatalogueIndex};
 
-use super::{load_encoder, open_input, read_file, write_atomically, CliError, Progress};
+use super::{
+    attach_backend, load_encoder, open_input, read_file, write_atomically, BackendArg, CliError,
+    Progress,
+};
 
 #[derive(Subcommand)]
 pub enum IndexCommand {
@@ -34,6 +37,9 @@ pub struct BuildArgs {
     /// Characters of each item's text kept for display.
     #[arg(long, default_value_t = DEFAULT_SNIPPET_CHARS)]
     snippet_chars: usize,
+    /// Which path embeds: cpu, gpu, or auto (measure both).
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    backend: BackendArg,
 }
 
 pub fn run(cmd: IndexCommand) -> Result<(), CliError> {
@@ -45,6 +51,7 @@ pub fn run(cmd: IndexCommand) -> Result<(), CliError> {
 
 fn build(args: BuildArgs) -> Result<(), CliError> {
     let encoder = load_encoder(args.model)?;
+    attach_backend(&encoder, args.backend)?;
     let items = read_catalogue(BufReader::new(open_input(&args.catalogue)?))?;
     let mut progress = Progress::new("embedding items");
     let index = CatalogueIndex::build(&encoder, &items, args.snippet_chars, |d, t| {

@@ -131,6 +131,61 @@ pub fn load_encoder(model: Option<PathBuf>) -> Result<localrec::Encoder, CliErro
         .map_err(|source| CliError::Model { path, source })
 }
 
+/// `--backend`: which path runs the encoder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendArg {
+    /// The SIMD CPU path (the default: nothing to probe).
+    #[default]
+    Cpu,
+    /// The GPU (Vulkan through wgpu); an error if there is none.
+    Gpu,
+    /// Time both on one short text and one batch, take the faster for each.
+    Auto,
+}
+
+/// Attaches the GPU to `encoder` as `backend` asks, and says on stderr what was chosen.
+pub fn attach_backend(encoder: &localrec::Encoder, backend: BackendArg) -> Result<(), CliError> {
+    if backend == BackendArg::Cpu {
+        return Ok(());
+    }
+    #[cfg(feature = "gpu")]
+    {
+        use localrec::backend::BackendPreference;
+        use localrec::gpu::GpuContext;
+        let preference = match backend {
+            BackendArg::Gpu => BackendPreference::Gpu,
+            _ => BackendPreference::Auto,
+        };
+        let ctx = match pollster::block_on(GpuContext::acquire()) {
+            Ok(ctx) => std::sync::Arc::new(ctx),
+            Err(e) if backend == BackendArg::Auto => {
+                eprintln!("backend: {e}; embedding on the CPU");
+                return Ok(());
+            }
+            Err(e) => return Err(localrec::Error::from(e).into()),
+        };
+        let choice = pollster::block_on(encoder.use_gpu(ctx.clone(), preference))?;
+        eprintln!(
+            "backend: single texts on {}, batches on {} (adapter {:?}{})",
+            choice.single.name(),
+            choice.batch.name(),
+            ctx.adapter().name,
+            if ctx.adapter().software {
+                ", a software rasteriser: correct but slow"
+            } else {
+                ""
+            }
+        );
+        Ok(())
+    }
+    #[cfg(not(feature = "gpu"))]
+    Err(localrec::Error::InvalidInput {
+        what: "backend",
+        reason: "this build has no GPU support (cargo feature `gpu`)".into(),
+    }
+    .into())
+}
+
 /// Writes to a sibling temporary file, then renames: a crash never leaves half a file.
 pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> localrec::Result<()> {
     use std::io::Write;

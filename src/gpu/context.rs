@@ -18,6 +18,7 @@ use super::GpuError;
 
 /// What the adapter is, as probed at start.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AdapterSummary {
     /// Adapter name, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)" or "SwiftShader".
     pub name: String,

@@ -135,7 +135,7 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 fn the_gpu_encoder_matches_the_cpu_encoder() {
     let Some(ctx) = context() else { return };
     let cpu = Encoder::from_bundle(tiny_bundle(Quant::Int8, 5)).unwrap();
-    let mut gpu = Encoder::from_bundle(tiny_bundle(Quant::Int8, 5)).unwrap();
+    let gpu = Encoder::from_bundle(tiny_bundle(Quant::Int8, 5)).unwrap();
     let choice = pollster::block_on(gpu.use_gpu(ctx, BackendPreference::Gpu)).unwrap();
     assert_eq!((choice.single, choice.batch), (Backend::Gpu, Backend::Gpu));
     let texts = texts();
@@ -153,7 +153,7 @@ fn the_gpu_encoder_matches_the_cpu_encoder() {
 #[test]
 fn f32_bundles_stay_on_the_cpu() {
     let Some(ctx) = context() else { return };
-    let mut enc = Encoder::from_bundle(tiny_bundle(Quant::F32, 5)).unwrap();
+    let enc = Encoder::from_bundle(tiny_bundle(Quant::F32, 5)).unwrap();
     assert!(pollster::block_on(enc.use_gpu(ctx.clone(), BackendPreference::Gpu)).is_err());
     let auto = pollster::block_on(enc.use_gpu(ctx, BackendPreference::Auto)).unwrap();
     assert_eq!(auto.batch, Backend::CpuSimd);
@@ -164,7 +164,7 @@ fn f32_bundles_stay_on_the_cpu() {
 fn survives(fault: Fault) {
     let Some(ctx) = context() else { return };
     let cpu = Encoder::from_bundle(tiny_bundle(Quant::Int8, 9)).unwrap();
-    let mut gpu = Encoder::from_bundle(tiny_bundle(Quant::Int8, 9))
+    let gpu = Encoder::from_bundle(tiny_bundle(Quant::Int8, 9))
         .unwrap()
         .with_batching(BatchOptions {
             max_texts: 2,
