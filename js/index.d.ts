@@ -24,6 +24,18 @@ export interface CreateOptions {
   worker?: Worker;
   /** URL of localrec_bg.wasm, when a bundler moves it. */
   wasm?: string | URL;
+  /**
+   * Which path scores the catalogue: "auto" (default: WebGPU if the browser has it and a
+   * one-pass timing says it is faster), "gpu" (WebGPU, an error without it) or "cpu".
+   */
+  backend?: "auto" | "gpu" | "cpu";
+  /** Called when a GPU fault moved scoring to the CPU (results are unaffected). */
+  onBackendChange?: (change: BackendChange) => void;
+}
+
+export interface BackendChange {
+  backend: "gpu" | "cpu-simd";
+  reason: string;
 }
 
 export type FeedbackKind = "like" | "dislike" | "not_interested" | "view" | "purchase" | "review";
@@ -110,7 +122,8 @@ export interface ProfileSummary {
 
 export declare class LocalRec extends EventTarget {
   static create(options: CreateOptions): Promise<LocalRec>;
-  readonly backend: "webgpu" | "cpu-simd";
+  /** The path scoring the catalogue; a "backendchange" event says when a GPU fault moves it to the CPU. */
+  readonly backend: "gpu" | "cpu-simd";
   readonly items: number;
   readonly persistent: boolean;
   feedback(event: Feedback): Promise<ProfileSummary>;

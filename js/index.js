@@ -15,16 +15,17 @@ export class LocalRec extends EventTarget {
 
   /** Starts the worker, downloads (or reads from cache) the model and catalogue, restores the profile. */
   static async create(options = {}) {
-    const { model, catalogue, onProgress, onWarning, worker, wasm } = options;
+    const { model, catalogue, onProgress, onWarning, onBackendChange, worker, wasm, backend = "auto" } = options;
     const w = worker ?? new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     const rec = new LocalRec(w);
     if (onProgress) rec.addEventListener("progress", (e) => onProgress(e.detail));
     if (onWarning) rec.addEventListener("warning", (e) => onWarning(e.detail));
+    if (onBackendChange) rec.addEventListener("backendchange", (e) => onBackendChange(e.detail));
     // Relative URLs mean relative to the page, not to the worker's script.
     const base = globalThis.document?.baseURI ?? globalThis.location?.href;
     const absolute = (u) => (typeof u === "string" || u instanceof URL ? new URL(u, base).href : u);
     try {
-      rec.#info = await rec.#call("init", { model: absolute(model), catalogue: absolute(catalogue), wasm: wasm && absolute(wasm) });
+      rec.#info = await rec.#call("init", { model: absolute(model), catalogue: absolute(catalogue), wasm: wasm && absolute(wasm), backend });
     } catch (e) {
       w.terminate();
       throw e;
@@ -37,6 +38,7 @@ export class LocalRec extends EventTarget {
     this.#worker = worker;
     worker.onmessage = ({ data }) => {
       if (data?.event) {
+        if (data.event === "backendchange" && this.#info) this.#info.backend = data.detail.backend;
         this.dispatchEvent(new CustomEvent(data.event, { detail: data.detail }));
         return;
       }
@@ -61,7 +63,7 @@ export class LocalRec extends EventTarget {
     });
   }
 
-  /** Which path ranks and embeds: "webgpu" or "cpu-simd". */
+  /** Which path scores the catalogue: "gpu" (WebGPU) or "cpu-simd". */
   get backend() {
     return this.#info.backend;
   }

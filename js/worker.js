@@ -108,12 +108,15 @@ async function loadEngine(model, catalogue) {
 }
 
 const ops = {
-  async init({ model, catalogue, wasm }) {
+  async init({ model, catalogue, wasm, backend = "auto" }) {
     if (typeof model !== "string" || typeof catalogue !== "string") {
       throw new Error("LocalRec.create needs `model` and `catalogue` URLs (strings)");
     }
     await init(wasm ? { module_or_path: wasm } : undefined);
     engine = await loadEngine(model, catalogue);
+    if (!["auto", "gpu", "cpu"].includes(backend)) throw new Error(`LocalRec.create: backend must be "auto", "gpu" or "cpu", not ${JSON.stringify(backend)}`);
+    await engine.useGpu(backend);
+    engine.takeBackendEvents();
     profileKey = `profile:${engine.modelId}:${engine.catalogueId}`;
     try {
       db = await openDb();
@@ -136,8 +139,12 @@ const ops = {
     await persist();
     return engine.profile();
   },
-  recommend(options) {
-    return engine.recommend(options ?? {});
+  async recommend(options) {
+    const results = await engine.recommendAsync(options ?? {});
+    for (const e of engine.takeBackendEvents()) {
+      if (e.kind === "fell-back") emit("backendchange", { backend: engine.backend, reason: e.reason });
+    }
+    return results;
   },
   profile() {
     return engine.profile();

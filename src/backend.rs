@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use crate::gpu::{GpuBert, GpuContext};
+use crate::gpu::{GpuBert, GpuContext, WeightedQuery};
 
 /// A compute path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -182,6 +182,18 @@ impl GpuPath {
     }
 }
 
+/// Directions paired with their ranking weights.
+fn weighted(directions: &[crate::profile::Direction], weights: Vec<f32>) -> Vec<WeightedQuery<'_>> {
+    directions
+        .iter()
+        .zip(weights)
+        .map(|(d, weight)| WeightedQuery {
+            vector: &d.vector,
+            weight,
+        })
+        .collect()
+}
+
 /// Measures elapsed wall time, natively and in the browser (where
 /// `std::time::Instant` is unavailable): `performance.now()`, else `Date.now()`.
 pub(crate) struct Stopwatch {
@@ -225,6 +237,179 @@ fn js_now_ms() -> f64 {
         }
     }
     js_sys::Date::now()
+}
+
+/// Catalogue scoring on the GPU for a [`crate::Recommender`]'s index, chosen
+/// by measurement (or forced), falling back to the CPU kernel on any fault.
+/// Built once per index; the CPU ranker does everything after the scores
+/// (filters, popularity blend, exact re-ranking, diversity, explanations).
+pub struct CatalogueScoring {
+    ctx: Arc<GpuContext>,
+    catalogue: crate::gpu::GpuCatalogue,
+    choice: Backend,
+    failed: AtomicBool,
+    events: Mutex<Vec<BackendEvent>>,
+}
+
+impl std::fmt::Debug for CatalogueScoring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CatalogueScoring")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CatalogueScoring {
+    /// Uploads `index`'s item matrix and picks the path: `Auto` times one
+    /// scoring pass on each, `Gpu` forces the GPU, `Cpu` keeps the CPU.
+    pub async fn attach(
+        ctx: Arc<GpuContext>,
+        index: &crate::CatalogueIndex,
+        preference: BackendPreference,
+    ) -> crate::Result<Self> {
+        let catalogue = crate::gpu::GpuCatalogue::upload(&ctx, index.matrix())?;
+        let mut scoring = Self {
+            ctx,
+            catalogue,
+            choice: Backend::CpuSimd,
+            failed: AtomicBool::new(false),
+            events: Mutex::new(Vec::new()),
+        };
+        let (choice, calibration) = match preference {
+            BackendPreference::Cpu => (Backend::CpuSimd, None),
+            BackendPreference::Gpu => (Backend::Gpu, None),
+            BackendPreference::Auto => {
+                let probe: Vec<f32> = index.vector(0);
+                let m = index.matrix();
+                let kernel = crate::scoring::Kernel::detect();
+                let q = [crate::scoring::Query::new(&probe)];
+                let mut out = vec![Vec::new()];
+                let mut ms = [0f64; 2];
+                for measure in [false, true] {
+                    let clock = Stopwatch::start();
+                    m.score_all(kernel, &q, &mut out);
+                    let cpu = clock.elapsed_ms();
+                    let clock = Stopwatch::start();
+                    let one = [WeightedQuery {
+                        vector: &probe,
+                        weight: 1.0,
+                    }];
+                    let gpu = scoring.gpu_scores(&one, &[], 0.0).await;
+                    let gpu_ms = clock.elapsed_ms();
+                    if gpu.is_err() {
+                        ms = [0.0, f64::INFINITY];
+                        break;
+                    }
+                    if measure {
+                        ms = [cpu, gpu_ms];
+                    }
+                }
+                let choice = if ms[1] < ms[0] {
+                    Backend::Gpu
+                } else {
+                    Backend::CpuSimd
+                };
+                (
+                    choice,
+                    Some(Calibration {
+                        cpu_single_ms: ms[0],
+                        gpu_single_ms: ms[1],
+                        cpu_batch_ms: ms[0],
+                        gpu_batch_ms: ms[1],
+                    }),
+                )
+            }
+        };
+        scoring.choice = choice;
+        scoring.push(BackendEvent::Selected {
+            adapter: scoring.ctx.adapter().name.clone(),
+            choice: BackendChoice {
+                single: choice,
+                batch: choice,
+            },
+            calibration,
+        });
+        Ok(scoring)
+    }
+
+    /// The path in force (the CPU after a GPU fault).
+    pub fn backend(&self) -> Backend {
+        if self.failed.load(Ordering::SeqCst) {
+            Backend::CpuSimd
+        } else {
+            self.choice
+        }
+    }
+
+    /// The GPU context (adapter details; fault injection in tests).
+    pub fn context(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
+    /// Events since the last call (selection, fallback).
+    pub fn take_events(&self) -> Vec<BackendEvent> {
+        self.events
+            .lock()
+            .map(|mut e| std::mem::take(&mut *e))
+            .unwrap_or_default()
+    }
+
+    fn push(&self, event: BackendEvent) {
+        if let Ok(mut e) = self.events.lock() {
+            e.push(event);
+        }
+    }
+
+    async fn gpu_scores(
+        &self,
+        interests: &[WeightedQuery<'_>],
+        negatives: &[WeightedQuery<'_>],
+        margin: f32,
+    ) -> Result<crate::gpu::ItemScores, crate::gpu::GpuError> {
+        self.catalogue
+            .scores(&self.ctx, interests, negatives, margin)
+            .await
+    }
+
+    /// The top items for `profile`, as [`crate::Recommender::recommend`]
+    /// returns them, with the catalogue scored on the chosen path. A GPU fault
+    /// is not an error: this call and later ones score on the CPU.
+    pub async fn recommend(
+        &self,
+        rec: &crate::Recommender,
+        profile: &crate::IntentProfile,
+        options: &crate::RankOptions,
+    ) -> crate::Result<Vec<crate::Recommendation>> {
+        let ranker = crate::Ranker::new(rec.index());
+        if self.backend() != Backend::Gpu || self.catalogue.rows() != rec.index().len() {
+            return rec.recommend(profile, options);
+        }
+        options.validate()?;
+        profile.check_model(rec.index().model_id(), rec.index().dims())?;
+        let directions = profile.directions(options.now);
+        let (gains, strengths) = crate::Ranker::direction_weights(&directions);
+        let interests = weighted(&directions.interests, gains);
+        let negatives = weighted(&directions.negatives, strengths);
+        match self
+            .gpu_scores(&interests, &negatives, options.negative_margin)
+            .await
+        {
+            Ok(scores) => ranker
+                .with_item_scores(crate::ranker::ItemScoresRef {
+                    positive: &scores.positive,
+                    push: &scores.push,
+                })?
+                .rank(profile, options),
+            Err(e) => {
+                if !self.failed.swap(true, Ordering::SeqCst) {
+                    self.push(BackendEvent::FellBack {
+                        reason: e.to_string(),
+                    });
+                }
+                rec.recommend(profile, options)
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -361,12 +361,22 @@ pub struct Recommendation {
     pub index: usize,
 }
 
+/// Per-item scores computed elsewhere (the GPU), in place of the CPU kernel's.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemScoresRef<'a> {
+    /// Per item: max over interests of `score · gain` (see [`Ranker::direction_weights`]).
+    pub positive: &'a [f32],
+    /// Per item: `max(0, max over negatives of score · weight − margin)`.
+    pub push: &'a [f32],
+}
+
 /// Ranks one catalogue index.
 #[derive(Debug, Clone)]
 pub struct Ranker<'a> {
     index: &'a CatalogueIndex,
     popularity: &'a [f32],
     kernel: Kernel,
+    scores: Option<ItemScoresRef<'a>>,
 }
 
 impl<'a> Ranker<'a> {
@@ -376,7 +386,42 @@ impl<'a> Ranker<'a> {
             index,
             popularity: index.popularity(),
             kernel: Kernel::detect(),
+            scores: None,
         }
+    }
+
+    /// Uses scores computed elsewhere (the GPU) for the directions the next
+    /// ranking will use, weighted as [`Ranker::direction_weights`] says.
+    pub fn with_item_scores(mut self, scores: ItemScoresRef<'a>) -> Result<Self> {
+        let n = self.index.len();
+        if scores.positive.len() != n || scores.push.len() != n {
+            return Err(Error::InvalidInput {
+                what: "item scores",
+                reason: format!(
+                    "needs {n} positive and push scores, got {} and {}",
+                    scores.positive.len(),
+                    scores.push.len()
+                ),
+            });
+        }
+        self.scores = Some(scores);
+        Ok(self)
+    }
+
+    /// The weight of each interest (its gain: 0.7 to 1 by its strength) and
+    /// of each negative (its strength relative to the strongest) in a ranking.
+    pub fn direction_weights(directions: &Directions) -> (Vec<f32>, Vec<f32>) {
+        let wmax =
+            |ds: &[crate::profile::Direction]| ds.iter().map(|d| d.weight).fold(0.0, f32::max);
+        let (wi, wn) = (wmax(&directions.interests), wmax(&directions.negatives));
+        (
+            directions
+                .interests
+                .iter()
+                .map(|d| 0.7 + 0.3 * d.weight / wi)
+                .collect(),
+            directions.negatives.iter().map(|d| d.weight / wn).collect(),
+        )
     }
 
     /// Uses another popularity (one value in [0, 1] per item), e.g. counts the evaluation may see.
@@ -450,31 +495,24 @@ impl<'a> Ranker<'a> {
             options.alpha
         };
 
-        let interests: Vec<(Query, f32)> = {
-            let wmax = directions
-                .interests
-                .iter()
-                .map(|d| d.weight)
-                .fold(0.0, f32::max);
-            directions
-                .interests
-                .iter()
-                .map(|d| (Query::new(&d.vector), 0.7 + 0.3 * d.weight / wmax))
-                .collect()
-        };
-        let negatives: Vec<(Query, f32)> = {
-            let wmax = directions
-                .negatives
-                .iter()
-                .map(|d| d.weight)
-                .fold(0.0, f32::max);
-            directions
-                .negatives
-                .iter()
-                .map(|d| (Query::new(&d.vector), d.weight / wmax))
-                .collect()
-        };
+        let (gains, strengths) = Self::direction_weights(directions);
+        let interests: Vec<(Query, f32)> = directions
+            .interests
+            .iter()
+            .zip(gains)
+            .map(|(d, g)| (Query::new(&d.vector), g))
+            .collect();
+        let negatives: Vec<(Query, f32)> = directions
+            .negatives
+            .iter()
+            .zip(strengths)
+            .map(|(d, h)| (Query::new(&d.vector), h))
+            .collect();
+        let given = self.scores;
         let positive = |i: usize| -> f32 {
+            if let Some(given) = given {
+                return given.positive[i];
+            }
             interests
                 .iter()
                 .map(|(q, g)| m.score(self.kernel, i, q) * g)
@@ -488,6 +526,9 @@ impl<'a> Ranker<'a> {
                 )
         };
         let push = |i: usize| -> f32 {
+            if let Some(given) = given {
+                return given.push[i];
+            }
             negatives
                 .iter()
                 .map(|(q, h)| m.score(self.kernel, i, q) * h - options.negative_margin)

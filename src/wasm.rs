@@ -126,34 +126,21 @@ impl JsEncoder {
 impl JsEncoder {
     /// Attaches WebGPU when the browser has it: `"auto"` (default) times both
     /// paths and picks per single text and per batch, `"gpu"` forces the GPU,
-    /// `"cpu"` detaches. Resolves to `{ single, batch }` (`"gpu"` or `"cpu-simd"`);
+    /// `"cpu"` keeps the CPU. Resolves to `{ single, batch }` (`"gpu"` or `"cpu-simd"`);
     /// with `"auto"` a browser without WebGPU simply stays on the CPU.
     #[wasm_bindgen(js_name = useGpu)]
     pub fn use_gpu(&self, preference: Option<String>) -> js_sys::Promise {
-        use crate::backend::{BackendChoice, BackendPreference};
+        use crate::backend::BackendChoice;
         let inner = self.inner.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let preference: BackendPreference = preference
-                .as_deref()
-                .unwrap_or("auto")
-                .parse()
-                .map_err(|e| JsValue::from(to_js(e)))?;
-            if preference == BackendPreference::Cpu {
-                return to_js_value(&BackendChoice::CPU).map_err(JsValue::from);
-            }
-            let ctx = match crate::gpu::GpuContext::acquire().await {
-                // One thread here; the API shares the context as an Arc for native threads.
-                #[allow(clippy::arc_with_non_send_sync)]
-                Ok(ctx) => std::sync::Arc::new(ctx),
-                Err(_) if preference == BackendPreference::Auto => {
-                    return to_js_value(&BackendChoice::CPU).map_err(JsValue::from);
-                }
-                Err(e) => return Err(to_js(e.into()).into()),
+            let preference = preference_named(preference)?;
+            let choice = match gpu_context(preference).await? {
+                Some(ctx) => inner
+                    .use_gpu(ctx, preference)
+                    .await
+                    .map_err(|e| JsValue::from(to_js(e)))?,
+                None => BackendChoice::CPU,
             };
-            let choice = inner
-                .use_gpu(ctx, preference)
-                .await
-                .map_err(|e| JsValue::from(to_js(e)))?;
             to_js_value(&choice).map_err(JsValue::from)
         })
     }
@@ -201,16 +188,7 @@ impl JsEncoder {
     /// `"fail-readback"`, striking after `after` more successful readbacks.
     #[wasm_bindgen(js_name = injectGpuFault)]
     pub fn inject_gpu_fault(&self, kind: &str, after: u32) -> Result<(), JsError> {
-        use crate::gpu::Fault;
-        let fault = match kind {
-            "lose-device" => Fault::LoseDevice { after },
-            "fail-readback" => Fault::FailReadback { after },
-            other => {
-                return Err(JsError::new(&format!(
-                    "injectGpuFault: {other:?} is not \"lose-device\" or \"fail-readback\""
-                )))
-            }
-        };
+        let fault = fault_named(kind, after)?;
         let ctx = self
             .inner
             .gpu_context()
@@ -224,8 +202,12 @@ impl JsEncoder {
 /// index and the user's private profile. The npm package's worker drives it.
 #[wasm_bindgen]
 pub struct Engine {
-    rec: crate::Recommender,
+    /// Shared with the promises of the async methods.
+    rec: std::rc::Rc<crate::Recommender>,
     profile: crate::IntentProfile,
+    /// Catalogue scoring on the GPU, once `useGpu` attached it.
+    #[cfg(feature = "gpu")]
+    scoring: std::rc::Rc<std::cell::RefCell<Option<std::rc::Rc<crate::backend::CatalogueScoring>>>>,
 }
 
 /// A result as JS sees it: the ranking fields plus what a card shows.
@@ -295,6 +277,146 @@ fn to_js_value<T: serde::Serialize>(value: &T) -> Result<JsValue, JsError> {
         .map_err(|e| JsError::new(&e.to_string()))
 }
 
+/// Ranking options from JS (`undefined`/`null`: the defaults; `now` 0: the clock).
+fn rank_options(options: JsValue, call: &str) -> Result<crate::RankOptions, JsError> {
+    let mut options: crate::RankOptions = if options.is_undefined() || options.is_null() {
+        crate::RankOptions::default()
+    } else {
+        serde_wasm_bindgen::from_value(options)
+            .map_err(|e| JsError::new(&format!("{call}: {e}")))?
+    };
+    if options.now == 0 {
+        options.now = now_seconds();
+    }
+    Ok(options)
+}
+
+/// Results as the cards JS shows.
+fn cards(rec: &crate::Recommender, results: &[crate::Recommendation]) -> Result<JsValue, JsError> {
+    let cards: Vec<Card<'_>> = results
+        .iter()
+        .map(|r| Card {
+            recommendation: r,
+            item: rec.index().item(r.index).map(ItemView::from),
+        })
+        .collect();
+    to_js_value(&cards)
+}
+
+/// A fault named in JS (`"lose-device"`, `"fail-readback"`).
+#[cfg(feature = "gpu")]
+fn fault_named(kind: &str, after: u32) -> Result<crate::gpu::Fault, JsError> {
+    use crate::gpu::Fault;
+    match kind {
+        "lose-device" => Ok(Fault::LoseDevice { after }),
+        "fail-readback" => Ok(Fault::FailReadback { after }),
+        other => Err(JsError::new(&format!(
+            "injectGpuFault: {other:?} is not \"lose-device\" or \"fail-readback\""
+        ))),
+    }
+}
+
+/// A backend preference named in JS (absent: `"auto"`).
+#[cfg(feature = "gpu")]
+fn preference_named(name: Option<String>) -> Result<crate::backend::BackendPreference, JsValue> {
+    name.as_deref()
+        .unwrap_or("auto")
+        .parse()
+        .map_err(|e| JsValue::from(to_js(e)))
+}
+
+/// The browser's WebGPU device, or `None` when there is none and `preference` allows the CPU.
+#[cfg(feature = "gpu")]
+async fn gpu_context(
+    preference: crate::backend::BackendPreference,
+) -> Result<Option<std::sync::Arc<crate::gpu::GpuContext>>, JsValue> {
+    use crate::backend::BackendPreference;
+    if preference == BackendPreference::Cpu {
+        return Ok(None);
+    }
+    match crate::gpu::GpuContext::acquire().await {
+        // One thread here; the API shares the context as an Arc for native threads.
+        #[allow(clippy::arc_with_non_send_sync)]
+        Ok(ctx) => Ok(Some(std::sync::Arc::new(ctx))),
+        Err(_) if preference == BackendPreference::Auto => Ok(None),
+        Err(e) => Err(to_js(e.into()).into()),
+    }
+}
+
+/// The WebGPU path of the `Engine`: catalogue scoring on the GPU.
+#[cfg(feature = "gpu")]
+#[wasm_bindgen]
+impl Engine {
+    fn scoring_path(&self) -> Option<std::rc::Rc<crate::backend::CatalogueScoring>> {
+        self.scoring.try_borrow().ok().and_then(|s| s.clone())
+    }
+
+    /// Scores the catalogue on WebGPU when the browser has it: `"auto"`
+    /// (default) times one scoring pass on each path, `"gpu"` forces it,
+    /// `"cpu"` keeps the CPU. Resolves to the backend in force (`"gpu"` or `"cpu-simd"`).
+    #[wasm_bindgen(js_name = useGpu, unchecked_return_type = "Promise<string>")]
+    pub fn use_gpu(&self, preference: Option<String>) -> js_sys::Promise {
+        let rec = self.rec.clone();
+        let slot = self.scoring.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let preference = preference_named(preference)?;
+            let scoring = match gpu_context(preference).await? {
+                Some(ctx) => Some(std::rc::Rc::new(
+                    crate::backend::CatalogueScoring::attach(ctx, rec.index(), preference)
+                        .await
+                        .map_err(|e| JsValue::from(to_js(e)))?,
+                )),
+                None => None,
+            };
+            let name = scoring.as_ref().map_or("cpu-simd", |s| s.backend().name());
+            match slot.try_borrow_mut() {
+                Ok(mut s) => *s = scoring,
+                Err(_) => return Err(JsError::new("useGpu: the engine is busy").into()),
+            }
+            Ok(JsValue::from_str(name))
+        })
+    }
+
+    /// Like `recommend`, with the catalogue scored on the chosen path. A GPU
+    /// fault never rejects: the ranking comes from the CPU, as do later ones.
+    #[wasm_bindgen(js_name = recommendAsync)]
+    pub fn recommend_async(&self, options: JsValue) -> Result<js_sys::Promise, JsError> {
+        let options = rank_options(options, "recommendAsync(options)")?;
+        let rec = self.rec.clone();
+        let profile = self.profile.clone();
+        let scoring = self.scoring_path();
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            let results = match scoring {
+                Some(s) => s.recommend(&rec, &profile, &options).await,
+                None => rec.recommend(&profile, &options),
+            }
+            .map_err(|e| JsValue::from(to_js(e)))?;
+            cards(&rec, &results).map_err(JsValue::from)
+        }))
+    }
+
+    /// Backend events since the last call: `{ kind: "selected" | "fell-back", … }`.
+    #[wasm_bindgen(js_name = takeBackendEvents)]
+    pub fn take_backend_events(&self) -> Result<JsValue, JsError> {
+        let events = self
+            .scoring_path()
+            .map(|s| s.take_events())
+            .unwrap_or_default();
+        to_js_value(&events)
+    }
+
+    /// Arms a GPU fault for resilience tests (see `Encoder.injectGpuFault`).
+    #[wasm_bindgen(js_name = injectGpuFault)]
+    pub fn inject_gpu_fault(&self, kind: &str, after: u32) -> Result<(), JsError> {
+        let fault = fault_named(kind, after)?;
+        let scoring = self
+            .scoring_path()
+            .ok_or_else(|| JsError::new("injectGpuFault: no GPU attached"))?;
+        scoring.context().inject(fault);
+        Ok(())
+    }
+}
+
 fn now_seconds() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
@@ -312,7 +434,12 @@ impl Engine {
         let profile = rec
             .new_profile(crate::ProfileSettings::default())
             .map_err(to_js)?;
-        Ok(Engine { rec, profile })
+        Ok(Engine {
+            rec: std::rc::Rc::new(rec),
+            profile,
+            #[cfg(feature = "gpu")]
+            scoring: Default::default(),
+        })
     }
 
     /// Items in the catalogue.
@@ -325,9 +452,14 @@ impl Engine {
     pub fn dims(&self) -> u32 {
         self.rec.encoder().dims() as u32
     }
-    /// Which path runs: `"cpu-simd"` (the WebGPU path is not built yet).
+    /// Which path scores the catalogue: `"gpu"` once `useGpu` chose it (until
+    /// a GPU fault), else `"cpu-simd"`. Feedback text is always embedded on the CPU.
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
+        #[cfg(feature = "gpu")]
+        if let Some(s) = self.scoring_path() {
+            return s.backend().name().into();
+        }
         "cpu-simd".into()
     }
     /// Fingerprint of the model.
@@ -361,24 +493,9 @@ impl Engine {
 
     /// The top items: `{k?, alpha?, diversity?, excludeSeen?, filters?, scene?}`.
     pub fn recommend(&self, options: JsValue) -> Result<JsValue, JsError> {
-        let mut options: crate::RankOptions = if options.is_undefined() || options.is_null() {
-            crate::RankOptions::default()
-        } else {
-            serde_wasm_bindgen::from_value(options)
-                .map_err(|e| JsError::new(&format!("recommend(options): {e}")))?
-        };
-        if options.now == 0 {
-            options.now = now_seconds();
-        }
+        let options = rank_options(options, "recommend(options)")?;
         let results = self.rec.recommend(&self.profile, &options).map_err(to_js)?;
-        let cards: Vec<Card<'_>> = results
-            .iter()
-            .map(|r| Card {
-                recommendation: r,
-                item: self.rec.index().item(r.index).map(ItemView::from),
-            })
-            .collect();
-        to_js_value(&cards)
+        cards(&self.rec, &results)
     }
 
     /// One item's display fields, or an error for an unknown id.

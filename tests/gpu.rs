@@ -117,3 +117,69 @@ fn gpu_scores_and_top_10_match_the_cpu_on_the_film_index() {
         }
     }
 }
+
+#[test]
+fn gpu_scored_recommendations_match_the_cpu_and_survive_a_fault() {
+    use localrec::backend::CatalogueScoring;
+    use localrec::gpu::Fault;
+    use localrec::{Feedback, ProfileSettings, RankOptions, Recommender};
+    let Some(ctx) = context() else { return };
+    let index = CatalogueIndex::from_bytes(std::fs::read(bundle("films.lri")).unwrap()).unwrap();
+    let rec = Recommender::new(encoder(), index).unwrap();
+    let scoring = pollster::block_on(CatalogueScoring::attach(
+        ctx.clone(),
+        rec.index(),
+        BackendPreference::Gpu,
+    ))
+    .unwrap();
+    assert_eq!(scoring.backend(), Backend::Gpu);
+    let mut profile = rec.new_profile(ProfileSettings::default()).unwrap();
+    let now = 1_700_000_000;
+    for text in [
+        "short funny films for a rainy evening",
+        "I want animated films for kids",
+        "I don't want war films",
+    ] {
+        rec.record(&mut profile, &Feedback::text(now, text))
+            .unwrap();
+    }
+    let first = rec.index().id(0).to_string();
+    rec.record(
+        &mut profile,
+        &Feedback::action(now, &first, localrec::FeedbackKind::NotInterested),
+    )
+    .unwrap();
+    let options = RankOptions {
+        k: 10,
+        now,
+        ..Default::default()
+    };
+    let cpu = rec.recommend(&profile, &options).unwrap();
+    let check = |got: &[localrec::Recommendation]| {
+        assert_eq!(
+            got.iter().map(|r| &r.id).collect::<Vec<_>>(),
+            cpu.iter().map(|r| &r.id).collect::<Vec<_>>()
+        );
+        for (g, c) in got.iter().zip(&cpu) {
+            assert!(
+                (g.score - c.score).abs() <= 1e-3,
+                "{} vs {}",
+                g.score,
+                c.score
+            );
+        }
+    };
+    check(&pollster::block_on(scoring.recommend(&rec, &profile, &options)).unwrap());
+    assert_eq!(
+        scoring.backend(),
+        Backend::Gpu,
+        "the GPU scored that ranking"
+    );
+    ctx.inject(Fault::FailReadback { after: 0 });
+    check(&pollster::block_on(scoring.recommend(&rec, &profile, &options)).unwrap());
+    assert_eq!(scoring.backend(), Backend::CpuSimd);
+    assert!(scoring
+        .take_events()
+        .iter()
+        .any(|e| matches!(e, BackendEvent::FellBack { .. })));
+}

@@ -122,6 +122,12 @@ async function main() {
   const rec = await LocalRec.create({
     model: "./models/minilm-l6-v2-int8.lrm",
     catalogue: "./catalogue.lri",
+    // ?backend=gpu|cpu|auto (default auto: WebGPU where the browser has it and it is faster).
+    backend: new URLSearchParams(location.search).get("backend") ?? "auto",
+    onBackendChange: (c) => {
+      $("backend").textContent = c.backend;
+      console.warn("localrec: scoring moved to the CPU:", c.reason);
+    },
     onProgress: (p) => {
       shop.progress.push(p);
       $("progress").value = p.total ? p.loaded / p.total : 0;

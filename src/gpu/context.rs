@@ -193,11 +193,12 @@ impl GpuContext {
 
     /// A storage buffer holding `data`.
     pub(crate) fn upload(&self, label: &str, data: &[u8]) -> wgpu::Buffer {
-        // wgpu needs a non-empty, 4-byte-aligned size for storage bindings.
+        // Storage bindings need a 4-byte-aligned size of at least the shader's
+        // element size (16 bytes covers every element type the kernels use).
         let mut padded;
-        let contents = if data.is_empty() || !data.len().is_multiple_of(4) {
+        let contents = if data.len() < 16 || !data.len().is_multiple_of(4) {
             padded = data.to_vec();
-            padded.resize(data.len().div_ceil(4).max(1) * 4, 0);
+            padded.resize(data.len().div_ceil(4).max(4) * 4, 0);
             &padded[..]
         } else {
             data

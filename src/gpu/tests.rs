@@ -92,6 +92,9 @@ fn scores_and_top_k_match_the_cpu() {
             .max((push - got.push[i]).abs());
     }
     assert!(worst <= 1e-3, "largest score difference {worst}");
+    // No directions at all (an empty profile): zeros, not a validation error.
+    let none = pollster::block_on(gpu.scores(&ctx, &[], &[], margin)).unwrap();
+    assert!(none.positive.iter().chain(&none.push).all(|&v| v == 0.0));
 
     for k in [1, 10, 100, MAX_GPU_K + 44] {
         let gpu_top = pollster::block_on(gpu.top_k(&ctx, &dirs[0], k)).unwrap();

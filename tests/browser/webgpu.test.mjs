@@ -73,3 +73,64 @@ for (const fault of ["fail-readback", "lose-device"]) {
     await page.close();
   });
 }
+
+/** In a page: an Engine on the film catalogue, its CPU ranking vs its WebGPU-scored ranking. */
+async function rankings(page, { fault } = {}) {
+  return page.evaluate(async ({ fault }) => {
+    const m = await import("/pkg/localrec.js");
+    await m.default();
+    const bytes = async (u) => new Uint8Array(await (await fetch(u)).arrayBuffer());
+    const engine = m.Engine.load(await bytes("/models/minilm-l6-v2-int8.lrm"), await bytes("/catalogue.lri"));
+    const backend = await engine.useGpu("gpu");
+    engine.takeBackendEvents();
+    engine.feedback({ text: "short funny films for a rainy evening", ts: 1700000000 });
+    engine.feedback({ text: "I don't want war films", ts: 1700000000 });
+    const options = { k: 10, now: 1700000000 };
+    const cpu = engine.recommend(options);
+    if (fault) engine.injectGpuFault(fault, 0);
+    const gpu = await engine.recommendAsync(options);
+    return {
+      backend,
+      after: engine.backend,
+      events: engine.takeBackendEvents(),
+      cpu: cpu.map((r) => [r.id, r.score]),
+      gpu: gpu.map((r) => [r.id, r.score]),
+    };
+  }, { fault });
+}
+
+function sameRanking(r) {
+  assert.equal(r.gpu.length, 10);
+  assert.deepEqual(r.gpu.map((x) => x[0]), r.cpu.map((x) => x[0]), "same top-10");
+  r.gpu.forEach((x, i) => assert.ok(Math.abs(x[1] - r.cpu[i][1]) <= 1e-3, `score ${x[1]} vs ${r.cpu[i][1]}`));
+}
+
+test("WebGPU catalogue scoring in Chromium: same top-10 and scores within 1e-3 as the CPU", async () => {
+  const page = await openEncoderPage(browser, server.url, { backend: "cpu" });
+  const r = await rankings(page);
+  assert.equal(r.backend, "gpu");
+  assert.equal(r.after, "gpu", "the GPU scored the ranking");
+  sameRanking(r);
+  await page.close();
+});
+
+test("a GPU fault while scoring in Chromium: same ranking from the CPU, backend switches", async () => {
+  const page = await openEncoderPage(browser, server.url, { backend: "cpu" });
+  const r = await rankings(page, { fault: "fail-readback" });
+  sameRanking(r);
+  assert.equal(r.after, "cpu-simd");
+  assert.deepEqual(r.events.map((e) => e.kind), ["fell-back"]);
+  await page.close();
+});
+
+test("the demo shop with ?backend=gpu scores on WebGPU and recommends", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/?backend=gpu`);
+  await page.waitForSelector("#shop:not([hidden])", { timeout: 180_000 });
+  assert.equal(await page.textContent("#backend"), "gpu");
+  await page.fill("#ask", "an animated film for kids");
+  await page.press("#ask", "Enter");
+  await page.waitForFunction(() => document.querySelectorAll("#results li, #results article").length > 0, null, { timeout: 120_000 });
+  assert.equal(await page.textContent("#backend"), "gpu");
+  await page.close();
+});
