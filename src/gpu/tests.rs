@@ -63,7 +63,17 @@ fn scores_and_top_k_match_the_cpu() {
         scales: &scales,
         dims,
     };
-    let gpu = GpuCatalogue::upload(&ctx, m).unwrap();
+    // One part (everything fits) and eleven parts (as 1M items take three on a 128 MiB limit).
+    for gpu in [
+        GpuCatalogue::upload(&ctx, m).unwrap(),
+        GpuCatalogue::upload_in_parts(&ctx, m, 1000).unwrap(),
+    ] {
+        check_scoring(&ctx, &gpu, m);
+    }
+}
+
+fn check_scoring(ctx: &GpuContext, gpu: &GpuCatalogue, m: ItemMatrix<'_>) {
+    let dims = m.dims;
     let dirs = unit_vectors(5, dims, 11);
     let interests: Vec<WeightedQuery<'_>> = dirs[..3]
         .iter()
@@ -76,7 +86,7 @@ fn scores_and_top_k_match_the_cpu() {
         .map(|(v, weight)| WeightedQuery { vector: v, weight })
         .collect();
     let margin = 0.05;
-    let got = pollster::block_on(gpu.scores(&ctx, &interests, &negatives, margin)).unwrap();
+    let got = pollster::block_on(gpu.scores(ctx, &interests, &negatives, margin)).unwrap();
     let kernel = Kernel::detect();
     let q: Vec<Query> = dirs.iter().map(|d| Query::new(d)).collect();
     let mut worst = 0f32;
@@ -93,11 +103,11 @@ fn scores_and_top_k_match_the_cpu() {
     }
     assert!(worst <= 1e-3, "largest score difference {worst}");
     // No directions at all (an empty profile): zeros, not a validation error.
-    let none = pollster::block_on(gpu.scores(&ctx, &[], &[], margin)).unwrap();
+    let none = pollster::block_on(gpu.scores(ctx, &[], &[], margin)).unwrap();
     assert!(none.positive.iter().chain(&none.push).all(|&v| v == 0.0));
 
     for k in [1, 10, 100, MAX_GPU_K + 44] {
-        let gpu_top = pollster::block_on(gpu.top_k(&ctx, &dirs[0], k)).unwrap();
+        let gpu_top = pollster::block_on(gpu.top_k(ctx, &dirs[0], k)).unwrap();
         let mut cpu = vec![Vec::new()];
         m.score_all(kernel, &q[..1], &mut cpu);
         let cpu_top = top_k(cpu[0].iter().copied().enumerate(), k);
@@ -110,7 +120,7 @@ fn scores_and_top_k_match_the_cpu() {
     // Queries of the wrong width are refused, not run.
     let short = vec![0.1f32; 10];
     assert!(matches!(
-        pollster::block_on(gpu.top_k(&ctx, &short, 5)),
+        pollster::block_on(gpu.top_k(ctx, &short, 5)),
         Err(GpuError::Shape(_))
     ));
 }
