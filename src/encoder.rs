@@ -351,8 +351,10 @@ mod gpu_path {
                 return Ok(None);
             };
             let tokens: usize = rows.iter().map(|r| r.len()).sum();
+            // Passes over the GPU's size limits simply run on the CPU (not a fault).
             if gpu.choice().for_texts(texts) != Backend::Gpu
                 || tokens > gpu.model.max_tokens(&gpu.ctx)
+                || rows.len() > crate::gpu::MAX_TEXTS_PER_PASS
             {
                 return Ok(None);
             }

@@ -105,6 +105,8 @@ struct PoolParams {
     pad: [u32; 2],
 }
 
+/// Most texts in one GPU pass (pooling takes one workgroup per text in a 1-D grid).
+pub const MAX_TEXTS_PER_PASS: usize = 65_535;
 /// Largest head width the attention kernel holds in registers.
 const MAX_HEAD_DIM: usize = 128;
 /// Token rows per GEMM workgroup tile.
@@ -206,6 +208,12 @@ impl GpuBert {
             return Err(GpuError::Shape(format!(
                 "{} values for {tokens} tokens of width {h} (and no empty text)",
                 x.len()
+            )));
+        }
+        if lens.len() > MAX_TEXTS_PER_PASS {
+            return Err(GpuError::Shape(format!(
+                "{} texts in one pass (at most {MAX_TEXTS_PER_PASS})",
+                lens.len()
             )));
         }
         if tokens > self.max_tokens(ctx) {

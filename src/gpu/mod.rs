@@ -14,7 +14,7 @@ mod bert;
 mod context;
 mod scorer;
 
-pub use bert::GpuBert;
+pub use bert::{GpuBert, MAX_TEXTS_PER_PASS};
 pub use context::{AdapterSummary, Fault, GpuContext};
 pub use scorer::{GpuCatalogue, ItemScores, WeightedQuery, MAX_GPU_K};
 
