@@ -381,7 +381,7 @@ impl Engine {
     /// fault never rejects: the ranking comes from the CPU, as do later ones.
     #[wasm_bindgen(js_name = recommendAsync)]
     pub fn recommend_async(&self, options: JsValue) -> Result<js_sys::Promise, JsError> {
-        let options = rank_options(options, "recommendAsync(options)")?;
+        let options = rank_options(options, "recommend(options)")?;
         let rec = self.rec.clone();
         let profile = self.profile.clone();
         let scoring = self.scoring_path();
