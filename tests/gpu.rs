@@ -183,3 +183,32 @@ fn gpu_scored_recommendations_match_the_cpu_and_survive_a_fault() {
         .iter()
         .any(|e| matches!(e, BackendEvent::FellBack { .. })));
 }
+
+#[test]
+fn scoring_calibration_reports_its_timings_and_follows_them() {
+    use localrec::backend::CatalogueScoring;
+    let Some(ctx) = context() else { return };
+    let index = CatalogueIndex::from_bytes(std::fs::read(bundle("films.lri")).unwrap()).unwrap();
+    let scoring = pollster::block_on(CatalogueScoring::attach(
+        ctx,
+        &index,
+        BackendPreference::Auto,
+    ))
+    .unwrap();
+    let events = scoring.take_events();
+    let Some(BackendEvent::Selected {
+        calibration: Some(c),
+        ..
+    }) = events.first()
+    else {
+        panic!("expected a selection with timings, got {events:?}");
+    };
+    println!("scoring calibration {c:?} → {:?}", scoring.backend());
+    let expected = if c.gpu_single_ms < c.cpu_single_ms {
+        Backend::Gpu
+    } else {
+        Backend::CpuSimd
+    };
+    assert_eq!(scoring.backend(), expected);
+    assert!(c.cpu_single_ms > 0.0 && c.gpu_single_ms > 0.0);
+}
