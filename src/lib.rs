@@ -20,6 +20,7 @@ mod bert;
 mod binfmt;
 pub mod bundle;
 pub mod catalogue;
+pub mod collab;
 pub mod config;
 pub mod encoder;
 mod envelope;

@@ -14,11 +14,22 @@
 //! items before scoring. With diversity λ > 0 the final list is chosen by MMR
 //! from a larger pool: `(1 − λ) · score − λ · max cos(item, already chosen)`.
 //! A profile with no signal gives popularity (scene-weighted): cold start.
+//!
+//! When the index carries collaborative knowledge and the visitor has acted on
+//! items that have factors, the visitor is folded in on the device
+//! ([`UserFactors::fold_in`]) and the score becomes
+//! `scene · (w_text · relevance + w_collab · collab + w_pop · popularity)`, with
+//! `collab = max(0, y_i·x) / max_j y_j·x` and the weights learned for the
+//! catalogue (stored in the index; [`RankOptions::blend`] overrides them).
+//! Visitors with only free text, and indexes without the knowledge, keep the
+//! formula above exactly; items nobody interacted with have no factors and
+//! rank on their text and popularity.
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::collab::{Blend, CollabModel, UserFactors};
 use crate::error::{Error, Result};
 use crate::index::{Attribute, CatalogueIndex};
 use crate::profile::{Directions, IntentProfile, SignalSource};
@@ -256,6 +267,8 @@ pub struct RankOptions {
     pub scene: Option<Scene>,
     /// "Now" for time decay (unix seconds).
     pub now: i64,
+    /// Blend weights for indexes with collaborative knowledge (default: the index's learned ones).
+    pub blend: Option<Blend>,
 }
 
 impl Default for RankOptions {
@@ -269,6 +282,7 @@ impl Default for RankOptions {
             filters: Filters::default(),
             scene: None,
             now: 0,
+            blend: None,
         }
     }
 }
@@ -311,6 +325,9 @@ impl RankOptions {
         if let Some(s) = &self.scene {
             s.validate()?;
         }
+        if let Some(b) = &self.blend {
+            b.validate()?;
+        }
         Ok(())
     }
 }
@@ -325,10 +342,28 @@ pub enum Effect {
     Down,
 }
 
+/// What kind of evidence a reason is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonKind {
+    /// The user's own feedback (words or an item), by text similarity.
+    #[default]
+    Feedback,
+    /// "People who liked X also liked this": the store's collaborative knowledge.
+    Collaborative,
+    /// Popularity (cold start).
+    Popular,
+    /// The scene's boosts.
+    Scene,
+}
+
 /// One reason a result is where it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Reason {
+    /// What kind of evidence.
+    #[serde(default)]
+    pub kind: ReasonKind,
     /// Up or down.
     pub effect: Effect,
     /// The user's words, an item title, "popular", or the scene's name.
@@ -410,7 +445,8 @@ impl<'a> Ranker<'a> {
             excluded.extend(profile.touched().iter().map(String::as_str));
         }
         let directions = profile.directions(options.now);
-        let chosen = self.select(&directions, &excluded, options);
+        let user = self.fold_in(profile);
+        let chosen = self.select_blended(&directions, user.as_ref(), &excluded, options);
         let signals = self.weighed_signals(profile, options.now);
         Ok(chosen
             .into_iter()
@@ -420,10 +456,17 @@ impl<'a> Ranker<'a> {
                 score,
                 relevance,
                 popularity: self.popularity[i],
-                why: self.explain(i, &signals, &directions, options),
+                why: self.explain(i, &signals, &directions, user.as_ref(), options),
                 index: i,
             })
             .collect())
+    }
+
+    /// The visitor folded into the index's collaborative space: their positive
+    /// actions on items (likes, stars, purchases, views; the signal weights as
+    /// strengths). `None` without knowledge or without such actions.
+    pub fn fold_in(&self, profile: &IntentProfile) -> Option<UserFactors> {
+        UserFactors::from_profile(self.index.collab()?, self.index, profile)
     }
 
     /// Ranks by directions alone (no explanations): (index, score, relevance), best first.
@@ -433,7 +476,25 @@ impl<'a> Ranker<'a> {
         excluded: &BTreeSet<&str>,
         options: &RankOptions,
     ) -> Vec<(usize, f32, f32)> {
+        self.select_blended(directions, None, excluded, options)
+    }
+
+    /// Ranks by directions and, when given, the visitor's collaborative factors
+    /// (no explanations): (index, score, relevance), best first.
+    pub fn select_blended(
+        &self,
+        directions: &Directions,
+        user: Option<&UserFactors>,
+        excluded: &BTreeSet<&str>,
+        options: &RankOptions,
+    ) -> Vec<(usize, f32, f32)> {
         let index = self.index;
+        let collab: Option<(Vec<f32>, Blend)> = index.collab().zip(user).map(|(model, u)| {
+            (
+                u.normalized_scores(model, self.kernel),
+                options.blend.unwrap_or(model.blend()),
+            )
+        });
         let m = index.matrix();
         let filters = options.filters.compile(index);
         let excluded_positions: BTreeSet<usize> = excluded
@@ -495,10 +556,13 @@ impl<'a> Ranker<'a> {
         };
         let combine = |i: usize, r: f32| -> (f32, f32) {
             let relevance = ((r + 1.0) / 2.0).clamp(0.0, 1.0);
-            (
-                scene(i) * (alpha * relevance + (1.0 - alpha) * self.popularity[i]),
-                relevance,
-            )
+            let blended = match &collab {
+                Some((c, b)) => {
+                    b.text * relevance + b.collaborative * c[i] + b.popularity * self.popularity[i]
+                }
+                None => alpha * relevance + (1.0 - alpha) * self.popularity[i],
+            };
+            (scene(i) * blended, relevance)
         };
 
         // Upper bounds ignore the push-away (it only lowers scores); exact scores are
@@ -620,6 +684,7 @@ impl<'a> Ranker<'a> {
         i: usize,
         signals: &[(f32, Query, &SignalSource)],
         directions: &Directions,
+        user: Option<&UserFactors>,
         options: &RankOptions,
     ) -> Vec<Reason> {
         let m = self.index.matrix();
@@ -640,6 +705,7 @@ impl<'a> Ranker<'a> {
         let reason = |effect: Effect, weight: f32, source: &SignalSource| {
             let (feedback, item) = self.describe(source);
             Reason {
+                kind: ReasonKind::Feedback,
                 effect,
                 feedback,
                 item,
@@ -651,9 +717,18 @@ impl<'a> Ranker<'a> {
             .take(2)
             .map(|(w, src)| reason(Effect::Up, w, src))
             .collect();
+        if let Some(r) = self
+            .index
+            .collab()
+            .zip(user)
+            .and_then(|(model, u)| self.people_also_liked(model, u, i))
+        {
+            why.push(r);
+        }
         why.extend(down.map(|(p, src)| reason(Effect::Down, -p, src)));
         if directions.interests.is_empty() {
             why.push(Reason {
+                kind: ReasonKind::Popular,
                 effect: Effect::Up,
                 feedback: "popular".into(),
                 item: None,
@@ -664,6 +739,7 @@ impl<'a> Ranker<'a> {
             let f = scene.factor(self.index, i);
             if f != 1.0 {
                 why.push(Reason {
+                    kind: ReasonKind::Scene,
                     effect: if f > 1.0 { Effect::Up } else { Effect::Down },
                     feedback: format!("scene: {}", scene.name),
                     item: None,
@@ -672,6 +748,31 @@ impl<'a> Ranker<'a> {
             }
         }
         why
+    }
+
+    /// "People who liked X also liked this": the visitor's item with the largest
+    /// share in item `i`'s collaborative score, when that share is positive.
+    fn people_also_liked(
+        &self,
+        model: &CollabModel,
+        user: &UserFactors,
+        i: usize,
+    ) -> Option<Reason> {
+        let (j, share) = user.strongest_share(model, i)?;
+        if share <= 0.0 {
+            return None;
+        }
+        let id = self.index.id(j);
+        let title = Some(self.index.title(j))
+            .filter(|t| !t.is_empty())
+            .unwrap_or(id);
+        Some(Reason {
+            kind: ReasonKind::Collaborative,
+            effect: Effect::Up,
+            feedback: format!("people who liked {title} also liked this"),
+            item: Some(id.to_string()),
+            weight: share,
+        })
     }
 }
 
