@@ -884,6 +884,129 @@ mod tests {
         ));
     }
 
+    fn collab_model(items: usize) -> CollabModel {
+        use crate::collab::{AlsSettings, Blend, Factors};
+        let k = 3;
+        let data = (0..items * k).map(|x| (x % 5) as f32 / 5.0 - 0.4).collect();
+        CollabModel::new(
+            &Factors { k, data },
+            &AlsSettings::default(),
+            Blend::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn collaborative_section_round_trips_and_plain_indexes_stay_version_1() {
+        let enc = encoder();
+        let plain = CatalogueIndex::build(&enc, &items(), 100, |_, _| {}).unwrap();
+        assert_eq!(plain.format_version(), 1);
+        assert!(plain.collab().is_none());
+        // A version-1 file: the header says 1 and the payload has no sections.
+        assert_eq!(&plain.as_bytes()[8..12], &1u32.to_le_bytes());
+        let model = collab_model(4);
+        let rich = plain.clone().with_collab(model.clone()).unwrap();
+        assert_eq!(rich.format_version(), 2);
+        let again = CatalogueIndex::from_bytes(rich.as_bytes().to_vec()).unwrap();
+        assert_eq!(again.collab(), Some(&model));
+        for i in 0..4 {
+            assert_eq!(again.item(i), plain.item(i));
+        }
+        assert!(again.memory_bytes() > plain.memory_bytes());
+        // Replacing the knowledge keeps one section; dropping back is the plain payload.
+        let twice = again.with_collab(model).unwrap();
+        assert_eq!(twice.as_bytes().len(), rich.as_bytes().len());
+        assert!(matches!(
+            plain.clone().with_collab(collab_model(5)),
+            Err(Error::InvalidInput { .. })
+        ));
+    }
+
+    #[test]
+    fn damaged_collaborative_sections_are_typed_errors() {
+        let enc = encoder();
+        let plain = CatalogueIndex::build(&enc, &items(), 100, |_, _| {}).unwrap();
+        let rich = plain.clone().with_collab(collab_model(4)).unwrap();
+        let payload = &rich.as_bytes()[HEADER_LEN..];
+        let plain_len = plain.as_bytes().len() - HEADER_LEN;
+        // Re-seal edited payloads so the checksum passes and the section check must catch them.
+        let sealed = |edit: &dyn Fn(&mut Vec<u8>)| {
+            let mut p = payload.to_vec();
+            edit(&mut p);
+            CatalogueIndex::from_bytes(ENVELOPE.seal(&p))
+        };
+        let malformed = |r: Result<CatalogueIndex>| {
+            matches!(
+                r,
+                Err(Error::Malformed {
+                    kind: FileKind::CatalogueIndex,
+                    ..
+                })
+            )
+        };
+        let body = plain_len + 4 + 4 + 4 + 8; // count, tag, version, length
+        assert!(
+            malformed(sealed(&|p| p.truncate(p.len() - 1))),
+            "truncated body"
+        );
+        assert!(
+            malformed(sealed(&|p| p.truncate(plain_len + 2))),
+            "truncated section header"
+        );
+        assert!(
+            malformed(sealed(
+                &|p| p[body + 4..body + 8].copy_from_slice(&9u32.to_le_bytes())
+            )),
+            "wrong item count"
+        );
+        assert!(
+            malformed(sealed(
+                &|p| p[body..body + 4].copy_from_slice(&2u32.to_le_bytes())
+            )),
+            "wrong dimension"
+        );
+        assert!(
+            malformed(sealed(
+                &|p| p[plain_len + 8..plain_len + 12].copy_from_slice(&7u32.to_le_bytes())
+            )),
+            "unknown section version"
+        );
+        assert!(
+            malformed(sealed(
+                &|p| p[plain_len..plain_len + 4].copy_from_slice(&2u32.to_le_bytes())
+            )),
+            "a missing second section"
+        );
+        // An unknown section is skipped: the index loads without knowledge.
+        let skipped =
+            sealed(&|p| p[plain_len + 4..plain_len + 8].copy_from_slice(b"NEWS")).unwrap();
+        assert!(skipped.collab().is_none());
+        // A flipped byte without re-sealing is a checksum error; a cut file is truncated.
+        let mut flipped = rich.as_bytes().to_vec();
+        let n = flipped.len();
+        flipped[n - 3] ^= 0x40;
+        assert!(matches!(
+            CatalogueIndex::from_bytes(flipped),
+            Err(Error::ChecksumMismatch { .. })
+        ));
+        let cut = rich.as_bytes()[..rich.as_bytes().len() - 10].to_vec();
+        assert!(matches!(
+            CatalogueIndex::from_bytes(cut),
+            Err(Error::Truncated { .. })
+        ));
+        // A future index version is refused.
+        let mut future = rich.as_bytes().to_vec();
+        future[8..12].copy_from_slice(&3u32.to_le_bytes());
+        assert!(matches!(
+            CatalogueIndex::from_bytes(future),
+            Err(Error::UnsupportedVersion {
+                found: 3,
+                supported: 2,
+                ..
+            })
+        ));
+    }
+
     #[test]
     fn rejects_bad_catalogues() {
         let enc = encoder();

@@ -44,6 +44,7 @@ mod wasm;
 
 pub use bundle::{ModelBundle, Quant};
 pub use catalogue::{read_catalogue, AttributeValue, CatalogueItem};
+pub use collab::{Blend, CollabModel, UserFactors};
 pub use config::BertConfig;
 pub use encoder::{BatchOptions, Embeddings, Encoder};
 pub use error::{Error, FileKind, Result};

@@ -1090,6 +1090,125 @@ pub(crate) mod tests {
         assert_ne!(diverse[1].id, "i0", "a twin is not a diverse second pick");
     }
 
+    /// The test index with collaborative factors: items 0–5 co-liked (factor
+    /// axis 0), items 6–13 co-liked (axis 1), items 14–15 never interacted with.
+    fn collab_index() -> CatalogueIndex {
+        use crate::collab::{AlsSettings, Blend, CollabModel, Factors};
+        let data = (0..16)
+            .flat_map(|i| match i {
+                0..=5 => [1.0, 0.1 * i as f32],
+                6..=13 => [0.1 * i as f32 - 0.6, 1.0],
+                _ => [0.0, 0.0],
+            })
+            .collect();
+        let model = CollabModel::new(
+            &Factors { k: 2, data },
+            &AlsSettings::default(),
+            Blend::default(),
+        )
+        .unwrap();
+        index().with_collab(model).unwrap()
+    }
+
+    #[test]
+    fn text_only_visitors_and_plain_indexes_rank_as_before() {
+        let (plain, rich) = (index(), collab_index());
+        let mut p = profile();
+        p.add_signal(
+            Signal::new(0, 1.0, &dir(3, 0.4), SignalSource::Said("three".into())).unwrap(),
+        )
+        .unwrap();
+        let opts = RankOptions {
+            k: 16,
+            ..Default::default()
+        };
+        assert!(
+            Ranker::new(&rich).fold_in(&p).is_none(),
+            "free text only: the text path"
+        );
+        assert_eq!(
+            Ranker::new(&plain).rank(&p, &opts).unwrap(),
+            Ranker::new(&rich).rank(&p, &opts).unwrap()
+        );
+        // An old (version 1) file of the same catalogue loads and ranks the same.
+        let old = CatalogueIndex::from_bytes(plain.as_bytes().to_vec()).unwrap();
+        assert_eq!(old.format_version(), 1);
+        assert_eq!(
+            Ranker::new(&old).rank(&profile(), &opts).unwrap(),
+            Ranker::new(&plain).rank(&profile(), &opts).unwrap()
+        );
+    }
+
+    #[test]
+    fn liked_items_pull_up_what_people_also_liked_and_say_so() {
+        let index = collab_index();
+        let mut p = profile();
+        // Liked item 7 (axis 3 in text, the 6–13 group in behaviour).
+        p.add_signal(
+            Signal::new(0, 1.0, &index.vector(7), SignalSource::Item("i7".into())).unwrap(),
+        )
+        .unwrap();
+        p.mark_touched("i7");
+        let ranker = Ranker::new(&index);
+        assert!(ranker.fold_in(&p).is_some());
+        let collab_only = RankOptions {
+            k: 8,
+            blend: Some(crate::collab::Blend {
+                text: 0.0,
+                collaborative: 1.0,
+                popularity: 0.0,
+            }),
+            ..Default::default()
+        };
+        let r = ranker.rank(&p, &collab_only).unwrap();
+        assert!(
+            r.iter().take(7).all(|x| (6..=13).contains(&x.index)),
+            "{:?}",
+            ids(&r)
+        );
+        let because = r[0]
+            .why
+            .iter()
+            .find(|w| w.kind == ReasonKind::Collaborative)
+            .expect("a collaborative reason");
+        assert_eq!(because.feedback, "people who liked Item 7 also liked this");
+        assert_eq!(because.item.as_deref(), Some("i7"));
+        // The learned (default) blend still finds the text neighbour and the co-liked items.
+        let r = ranker
+            .rank(
+                &p,
+                &RankOptions {
+                    k: 4,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert!(ids(&r).contains(&"i6".to_string()), "{:?}", ids(&r));
+        // Items nobody interacted with fall back to text and popularity: still ranked.
+        let all = ranker
+            .rank(
+                &p,
+                &RankOptions {
+                    k: 16,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert!(all.iter().any(|x| x.index == 14) && all.iter().any(|x| x.index == 15));
+        let bad = RankOptions {
+            blend: Some(crate::collab::Blend {
+                text: 0.9,
+                collaborative: 0.9,
+                popularity: 0.0,
+            }),
+            ..Default::default()
+        };
+        assert!(matches!(
+            ranker.rank(&p, &bad),
+            Err(Error::InvalidInput { .. })
+        ));
+    }
+
     #[test]
     fn bad_options_and_foreign_profiles_are_errors() {
         let index = index();

@@ -202,7 +202,7 @@ fn a_bad_review_pushes_away_from_the_item_and_its_neighbours() {
 }
 
 #[test]
-fn amazon_magazine_evaluation_beats_popularity_and_bm25() {
+fn amazon_magazine_evaluation_beats_popularity_and_bm25_and_collaborative_beats_text() {
     let amazon = common::shared().join("data/amazon-magazine");
     let dir = tempfile::tempdir().unwrap();
     let (cat, ev) = (
@@ -227,7 +227,7 @@ fn amazon_magazine_evaluation_beats_popularity_and_bm25() {
         String::from_utf8_lossy(&out.stderr)
     );
     let out = Command::new(bin)
-        .args(["eval", "--json", "--catalogue"])
+        .args(["eval", "--json", "--collaborative", "--catalogue"])
         .arg(&cat)
         .arg("--events")
         .arg(&ev)
@@ -252,4 +252,15 @@ fn amazon_magazine_evaluation_beats_popularity_and_bm25() {
     assert!(ndcg("localrec") > ndcg("bm25"));
     assert!(ndcg("random") < ndcg("popularity"));
     assert!(r["polarity"]["balanced_accuracy"].as_f64().unwrap() >= 0.75);
+    // Collaborative knowledge trained on the events before each held-out one.
+    assert!(
+        ndcg("localrec+collab") >= 2.0 * ndcg("popularity"),
+        "{} vs popularity {}",
+        ndcg("localrec+collab"),
+        ndcg("popularity")
+    );
+    assert!(ndcg("localrec+collab") > ndcg("localrec"));
+    let c = &r["collaborative"];
+    assert!(c["items_with_factors"].as_u64().unwrap() > 100, "{c}");
+    assert_eq!(c["unknown_item_events"].as_u64(), Some(0));
 }

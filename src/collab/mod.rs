@@ -25,7 +25,8 @@ use crate::error::{Error, FileKind, Result};
 use crate::feedback::{Feedback, FeedbackKind};
 use crate::scoring::{dequantize, quantize, ItemMatrix};
 
-use als::{mirror_lower, AlsSettings, Factors};
+use als::mirror_lower;
+pub use als::{AlsSettings, Factors, Interactions};
 pub use foldin::UserFactors;
 
 /// The index section tag of collaborative knowledge.

@@ -270,3 +270,94 @@ pub fn learn_collab(
     };
     Ok((model, report))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::CatalogueItem;
+    use crate::feedback::{Feedback, FeedbackKind};
+    use crate::index::CatalogueIndex;
+    use crate::testing::tiny_bundle;
+    use crate::{Encoder, Quant};
+
+    #[test]
+    fn unknown_items_are_counted_not_fatal() {
+        let encoder = Encoder::from_bundle(tiny_bundle(Quant::F32, 9)).unwrap();
+        let items: Vec<CatalogueItem> = (0..6)
+            .map(|i| CatalogueItem {
+                id: format!("x{i}"),
+                title: format!("item {i}"),
+                text: Some(format!("text of item {i}")),
+                category: None,
+                tags: vec![],
+                price: None,
+                popularity: None,
+                url: None,
+                attributes: Default::default(),
+            })
+            .collect();
+        let index = CatalogueIndex::build(&encoder, &items, 40, |_, _| {}).unwrap();
+        let rec = Recommender::new(encoder, index).unwrap();
+        let mut events = Vec::new();
+        for u in 0..12 {
+            let group = (u % 2) * 3;
+            for (t, i) in [0, 1, 2].iter().enumerate() {
+                events.push(Event {
+                    user: format!("u{u}"),
+                    feedback: Feedback::action(
+                        (u * 10 + t) as i64,
+                        format!("x{}", group + (i + u) % 3),
+                        FeedbackKind::Like,
+                    ),
+                });
+            }
+        }
+        for u in 0..2 {
+            events.push(Event {
+                user: format!("u{u}"),
+                feedback: Feedback::rating(5, "ghost", 5.0, Some("not in the catalogue".into())),
+            });
+        }
+        let refs: Vec<&Event> = events.iter().collect();
+        let options = LearnOptions {
+            candidates: vec![AlsSettings {
+                factors: 2,
+                ..AlsSettings::default()
+            }],
+            ..LearnOptions::with_grid(2)
+        };
+        let mut stages = BTreeSet::new();
+        let (model, report) = learn_collab(
+            &rec,
+            &refs,
+            &[0.0; 6],
+            &HashMap::new(),
+            &options,
+            |stage, _, _| {
+                stages.insert(stage.to_string());
+            },
+        )
+        .unwrap();
+        assert_eq!(report.events, 38);
+        assert_eq!(report.unknown_item_events, 2);
+        assert_eq!(report.users, 12);
+        assert_eq!(report.interactions, 36);
+        assert_eq!(report.items_with_factors, 6);
+        assert_eq!(report.validation_users, 12);
+        assert_eq!(model.items(), 6);
+        assert!(model.blend().validate().is_ok());
+        assert!(stages.contains("training ALS"), "{stages:?}");
+        assert!(learn_collab(
+            &rec,
+            &refs,
+            &[0.0; 6],
+            &HashMap::new(),
+            &LearnOptions {
+                candidates: vec![],
+                ..options
+            },
+            |_, _, _| {}
+        )
+        .is_err());
+    }
+}
