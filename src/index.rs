@@ -885,15 +885,7 @@ mod tests {
     }
 
     fn collab_model(items: usize) -> CollabModel {
-        use crate::collab::{AlsSettings, Blend, Factors};
-        let k = 3;
-        let data = (0..items * k).map(|x| (x % 5) as f32 / 5.0 - 0.4).collect();
-        CollabModel::new(
-            &Factors { k, data },
-            &AlsSettings::default(),
-            Blend::default(),
-        )
-        .unwrap()
+        crate::collab::tests::model(items, 3)
     }
 
     #[test]
@@ -945,38 +937,29 @@ mod tests {
             )
         };
         let body = plain_len + 4 + 4 + 4 + 8; // count, tag, version, length
-        assert!(
-            malformed(sealed(&|p| p.truncate(p.len() - 1))),
-            "truncated body"
-        );
-        assert!(
-            malformed(sealed(&|p| p.truncate(plain_len + 2))),
-            "truncated section header"
-        );
-        assert!(
-            malformed(sealed(
-                &|p| p[body + 4..body + 8].copy_from_slice(&9u32.to_le_bytes())
-            )),
-            "wrong item count"
-        );
-        assert!(
-            malformed(sealed(
-                &|p| p[body..body + 4].copy_from_slice(&2u32.to_le_bytes())
-            )),
-            "wrong dimension"
-        );
-        assert!(
-            malformed(sealed(
-                &|p| p[plain_len + 8..plain_len + 12].copy_from_slice(&7u32.to_le_bytes())
-            )),
-            "unknown section version"
-        );
-        assert!(
-            malformed(sealed(
-                &|p| p[plain_len..plain_len + 4].copy_from_slice(&2u32.to_le_bytes())
-            )),
-            "a missing second section"
-        );
+        let u32_at = |at: usize, v: u32| {
+            move |p: &mut Vec<u8>| p[at..at + 4].copy_from_slice(&v.to_le_bytes())
+        };
+        let damage: [(&str, Box<dyn Fn(&mut Vec<u8>)>); 6] = [
+            (
+                "truncated body",
+                Box::new(|p: &mut Vec<u8>| p.truncate(p.len() - 1)),
+            ),
+            (
+                "truncated section header",
+                Box::new(move |p: &mut Vec<u8>| p.truncate(plain_len + 2)),
+            ),
+            ("wrong item count", Box::new(u32_at(body + 4, 9))),
+            ("wrong dimension", Box::new(u32_at(body, 2))),
+            (
+                "unknown section version",
+                Box::new(u32_at(plain_len + 8, 7)),
+            ),
+            ("a missing second section", Box::new(u32_at(plain_len, 2))),
+        ];
+        for (what, edit) in &damage {
+            assert!(malformed(sealed(edit.as_ref())), "{what}");
+        }
         // An unknown section is skipped: the index loads without knowledge.
         let skipped =
             sealed(&|p| p[plain_len + 4..plain_len + 8].copy_from_slice(b"NEWS")).unwrap();

@@ -1173,27 +1173,21 @@ pub(crate) mod tests {
             .expect("a collaborative reason");
         assert_eq!(because.feedback, "people who liked Item 7 also liked this");
         assert_eq!(because.item.as_deref(), Some("i7"));
+        let top = |k: usize| {
+            let opts = RankOptions {
+                k,
+                ..Default::default()
+            };
+            ranker.rank(&p, &opts).unwrap()
+        };
         // The learned (default) blend still finds the text neighbour and the co-liked items.
-        let r = ranker
-            .rank(
-                &p,
-                &RankOptions {
-                    k: 4,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
-        assert!(ids(&r).contains(&"i6".to_string()), "{:?}", ids(&r));
+        assert!(
+            ids(&top(4)).contains(&"i6".to_string()),
+            "{:?}",
+            ids(&top(4))
+        );
         // Items nobody interacted with fall back to text and popularity: still ranked.
-        let all = ranker
-            .rank(
-                &p,
-                &RankOptions {
-                    k: 16,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
+        let all = top(16);
         assert!(all.iter().any(|x| x.index == 14) && all.iter().any(|x| x.index == 15));
         let bad = RankOptions {
             blend: Some(crate::collab::Blend {

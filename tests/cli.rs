@@ -208,28 +208,17 @@ fn invalid_utf8_on_stdin_is_reported_with_its_line() {
     assert!(stderr_line(&out).contains("line 2 is not UTF-8"));
 }
 
+/// The tiny random BERT as an int8 bundle file in `dir`, through the library.
+fn tiny_bundle_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("tiny.lrm");
+    std::fs::write(&path, localrec::testing::tiny_bundle_bytes(Quant::Int8, 5)).unwrap();
+    path
+}
+
 #[test]
 fn index_build_learns_from_interactions_and_reports_unknown_items() {
     let dir = tempfile::tempdir().unwrap();
-    tiny_model_dir(dir.path());
-    let bundle = dir.path().join("tiny.lrm");
-    let from = dir.path().to_str().unwrap();
-    let out = localrec(
-        &[
-            "model",
-            "build",
-            "--from",
-            from,
-            "-o",
-            bundle.to_str().unwrap(),
-        ],
-        b"",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let bundle = tiny_bundle_file(dir.path());
     // Cooks like cooking items, cyclists bike items; two events name items the catalogue lacks.
     let mut events = String::new();
     for u in 0..20 {

@@ -303,7 +303,7 @@ impl CollabModel {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn model(items: usize, k: usize) -> CollabModel {

@@ -200,12 +200,7 @@ pub fn learn_collab(
                 .map(Vec::as_slice);
             rec.record_embedded(&mut profile, &e.feedback, v)?;
         }
-        let excluded: BTreeSet<&str> = profile
-            .touched()
-            .iter()
-            .chain(profile.not_interested())
-            .map(String::as_str)
-            .collect();
+        let excluded = profile.acted_on();
         let now = list[h].0.feedback.ts;
         let opts = RankOptions {
             k: n.max(1),

@@ -338,12 +338,7 @@ pub fn evaluate(
         let eligible: Vec<usize> = (0..n).filter(|i| !touched.contains(i)).collect();
 
         // localrec
-        let excluded: BTreeSet<&str> = profile
-            .touched()
-            .iter()
-            .chain(profile.not_interested())
-            .map(String::as_str)
-            .collect();
+        let excluded = profile.acted_on();
         let opts = RankOptions {
             k: n,
             now: case.now,
