@@ -940,7 +940,8 @@ mod tests {
         let u32_at = |at: usize, v: u32| {
             move |p: &mut Vec<u8>| p[at..at + 4].copy_from_slice(&v.to_le_bytes())
         };
-        let damage: [(&str, Box<dyn Fn(&mut Vec<u8>)>); 6] = [
+        type Damage = Box<dyn Fn(&mut Vec<u8>)>;
+        let damage: [(&str, Damage); 6] = [
             (
                 "truncated body",
                 Box::new(|p: &mut Vec<u8>| p.truncate(p.len() - 1)),

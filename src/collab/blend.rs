@@ -9,19 +9,19 @@ use super::Blend;
 
 /// One validation user: the per-item evidence the ranker blends.
 #[derive(Debug, Clone)]
-pub struct ValidationCase {
+pub struct ValidationCase<'a> {
     /// Text relevance per item, in [0, 1] (0.5 neutral).
-    pub relevance: Vec<f32>,
+    pub relevance: &'a [f32],
     /// Normalised collaborative score per item, in [0, 1] (all zero: no knowledge).
     pub collaborative: Vec<f32>,
-    /// Items that may be ranked (not touched before).
-    pub eligible: Vec<usize>,
+    /// Items that may not be ranked (touched before), sorted.
+    pub excluded: &'a [usize],
     /// The held-out item.
     pub held_out: usize,
 }
 
 /// Rank (1-based) of `case.held_out` under `blend` (ties: lower index first, as the ranker).
-pub fn rank_of(case: &ValidationCase, popularity: &[f32], blend: &Blend) -> usize {
+pub fn rank_of(case: &ValidationCase<'_>, popularity: &[f32], blend: &Blend) -> usize {
     let score = |i: usize| {
         blend.text * case.relevance[i]
             + blend.collaborative * case.collaborative[i]
@@ -29,10 +29,12 @@ pub fn rank_of(case: &ValidationCase, popularity: &[f32], blend: &Blend) -> usiz
     };
     let h = case.held_out;
     let sh = score(h);
-    1 + case
-        .eligible
-        .iter()
-        .filter(|&&j| j != h && (score(j) > sh || (score(j) == sh && j < h)))
+    1 + (0..case.relevance.len())
+        .filter(|&j| {
+            j != h
+                && case.excluded.binary_search(&j).is_err()
+                && (score(j) > sh || (score(j) == sh && j < h))
+        })
         .count()
 }
 
@@ -53,7 +55,7 @@ pub fn grid() -> Vec<Blend> {
 
 /// The blend with the best mean NDCG@k over `cases` (ties: the earlier grid
 /// point), and that NDCG. With no cases: the default blend and 0.
-pub fn learn(cases: &[ValidationCase], popularity: &[f32], k: usize) -> (Blend, f64) {
+pub fn learn(cases: &[ValidationCase<'_>], popularity: &[f32], k: usize) -> (Blend, f64) {
     if cases.is_empty() {
         return (Blend::default(), 0.0);
     }
@@ -83,12 +85,17 @@ mod tests {
     #[test]
     fn learns_to_trust_the_signal_that_finds_the_item() {
         // Collaborative evidence points at the held-out item, text at another.
+        let relevance: Vec<Vec<f32>> = (0..6)
+            .map(|h| {
+                (0..6)
+                    .map(|i| if i == (h + 1) % 6 { 1.0 } else { 0.5 })
+                    .collect()
+            })
+            .collect();
         let case = |h: usize| ValidationCase {
-            relevance: (0..6)
-                .map(|i| if i == (h + 1) % 6 { 1.0 } else { 0.5 })
-                .collect(),
+            relevance: &relevance[h],
             collaborative: (0..6).map(|i| if i == h { 1.0 } else { 0.0 }).collect(),
-            eligible: (0..6).collect(),
+            excluded: &[],
             held_out: h,
         };
         let cases: Vec<_> = (0..6).map(case).collect();

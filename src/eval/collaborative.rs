@@ -26,6 +26,10 @@ use crate::profile::ProfileSettings;
 use crate::ranker::{RankOptions, Ranker};
 use crate::recommender::Recommender;
 
+/// Per-item floats the validation keeps at most (relevance and collaborative
+/// score per validation user and item): 32M, about 128 MB.
+pub const VALIDATION_FLOATS: usize = 32 << 20;
+
 /// How to learn.
 #[derive(Debug, Clone)]
 pub struct LearnOptions {
@@ -33,7 +37,9 @@ pub struct LearnOptions {
     pub candidates: Vec<AlsSettings>,
     /// Cut-off of the validation NDCG.
     pub k: usize,
-    /// At most this many validation users (every n-th user when there are more).
+    /// At most this many validation users (every n-th user when there are more);
+    /// large catalogues take fewer, so that the per-item evidence kept for them
+    /// stays under [`VALIDATION_FLOATS`].
     pub max_validation_users: usize,
     /// Profile settings for replaying validation users.
     pub profile: ProfileSettings,
@@ -154,10 +160,11 @@ pub fn learn_collab(
         })
         .collect();
     let candidates: Vec<usize> = (0..users.len()).filter(|&u| held[u].is_some()).collect();
-    let stride = candidates
-        .len()
-        .div_ceil(options.max_validation_users.max(1))
+    let most = options
+        .max_validation_users
+        .min(VALIDATION_FLOATS / (2 * n).max(1))
         .max(1);
+    let stride = candidates.len().div_ceil(most).max(1);
     let chosen: BTreeSet<usize> = candidates.iter().copied().step_by(stride).collect();
     let validation_train = triples(&|u| {
         if chosen.contains(&u) {
@@ -200,7 +207,6 @@ pub fn learn_collab(
                 .map(Vec::as_slice);
             rec.record_embedded(&mut profile, &e.feedback, v)?;
         }
-        let excluded = profile.acted_on();
         let now = list[h].0.feedback.ts;
         let opts = RankOptions {
             k: n.max(1),
@@ -208,15 +214,15 @@ pub fn learn_collab(
             now,
             ..RankOptions::default()
         };
+        let acted = profile.acted_on();
         let mut relevance = vec![0.5; n];
-        let mut eligible = Vec::new();
-        for (i, _, r) in text_ranker.select(&profile.directions(now), &excluded, &opts) {
+        for (i, _, r) in text_ranker.select(&profile.directions(now), &acted, &opts) {
             relevance[i] = r;
-            eligible.push(i);
         }
-        eligible.sort_unstable();
+        let mut excluded: Vec<usize> = acted.iter().filter_map(|id| index.position(id)).collect();
+        excluded.sort_unstable();
         let held_out = list[h].1.unwrap_or(0);
-        replayed.push((profile, relevance, eligible, held_out));
+        replayed.push((profile, relevance, excluded, held_out));
         progress("validation profiles", done + 1, chosen.len());
     }
 
@@ -227,13 +233,13 @@ pub fn learn_collab(
         let model = CollabModel::new(&factors, settings, Blend::default())?;
         let cases: Vec<ValidationCase> = replayed
             .iter()
-            .map(|(profile, relevance, eligible, held_out)| ValidationCase {
-                relevance: relevance.clone(),
+            .map(|(profile, relevance, excluded, held_out)| ValidationCase {
+                relevance,
                 collaborative: UserFactors::from_profile(&model, index, profile).map_or_else(
                     || vec![0.0; n],
                     |u| u.normalized_scores(&model, crate::scoring::Kernel::detect()),
                 ),
-                eligible: eligible.clone(),
+                excluded,
                 held_out: *held_out,
             })
             .collect();
