@@ -717,12 +717,10 @@ impl<'a> Ranker<'a> {
             .take(2)
             .map(|(w, src)| reason(Effect::Up, w, src))
             .collect();
-        if let Some(r) = self
-            .index
-            .collab()
-            .zip(user)
-            .and_then(|(model, u)| self.people_also_liked(model, u, i))
-        {
+        if let Some(r) = self.index.collab().zip(user).and_then(|(model, u)| {
+            let blend = options.blend.unwrap_or(model.blend());
+            self.people_also_liked(model, u, blend, i)
+        }) {
             why.push(r);
         }
         why.extend(down.map(|(p, src)| reason(Effect::Down, -p, src)));
@@ -756,10 +754,11 @@ impl<'a> Ranker<'a> {
         &self,
         model: &CollabModel,
         user: &UserFactors,
+        blend: Blend,
         i: usize,
     ) -> Option<Reason> {
         let (j, share) = user.strongest_share(model, i)?;
-        if share <= 0.0 {
+        if share <= 0.0 || blend.collaborative <= 0.0 {
             return None;
         }
         let id = self.index.id(j);
@@ -1201,6 +1200,20 @@ pub(crate) mod tests {
             ranker.rank(&p, &bad),
             Err(Error::InvalidInput { .. })
         ));
+        // Without collaborative weight, no "people who liked" reason.
+        let text_only = RankOptions {
+            blend: Some(crate::collab::Blend {
+                text: 0.9,
+                collaborative: 0.0,
+                popularity: 0.1,
+            }),
+            ..Default::default()
+        };
+        assert!(ranker
+            .rank(&p, &text_only)
+            .unwrap()
+            .iter()
+            .all(|r| r.why.iter().all(|w| w.kind != ReasonKind::Collaborative)));
     }
 
     #[test]

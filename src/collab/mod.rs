@@ -25,7 +25,6 @@ use crate::error::{Error, FileKind, Result};
 use crate::feedback::{Feedback, FeedbackKind};
 use crate::scoring::{dequantize, quantize, ItemMatrix};
 
-use als::mirror_lower;
 pub use als::{AlsSettings, Factors, Interactions};
 pub use foldin::UserFactors;
 
@@ -110,12 +109,13 @@ impl CollabModel {
         blend.validate()?;
         let k = factors.k;
         if k == 0
+            || k > 1024
             || !factors.data.len().is_multiple_of(k)
             || factors.data.iter().any(|x| !x.is_finite())
         {
             return Err(Error::InvalidInput {
                 what: "item factors",
-                reason: "empty, ragged or not finite".into(),
+                reason: format!("k = {k}: empty, more than 1024 factors, ragged or not finite"),
             });
         }
         let mut values = Vec::with_capacity(factors.data.len());
@@ -289,7 +289,6 @@ impl CollabModel {
             .iter()
             .map(|&b| b as i8)
             .collect();
-        mirror_lower(&mut gram, k); // exact no-op on a symmetric matrix; keeps the invariant explicit
         Ok(Self {
             k,
             values,
