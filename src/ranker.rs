@@ -366,7 +366,7 @@ pub struct Reason {
     pub kind: ReasonKind,
     /// Up or down.
     pub effect: Effect,
-    /// The user's words, an item title, "popular", or the scene's name.
+    /// The user's words, an item title, "people who liked X also liked this", "popular", or the scene's name.
     pub feedback: String,
     /// The item the feedback was about, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
