@@ -147,14 +147,15 @@ def als_peer(X, grid):
 
 
 def lightfm_peer(features):
+    """One thread: LightFM's parallel SGD is not deterministic, one thread with a seed is."""
     from lightfm import LightFM
 
     def fit(X, p):
         m = LightFM(loss="warp", no_components=p["components"], learning_rate=p["learning_rate"],
                     item_alpha=p["item_alpha"], random_state=42)
-        m.fit(X.tocoo(), item_features=features, epochs=p["epochs"], num_threads=2)
+        m.fit(X.tocoo(), item_features=features, epochs=p["epochs"], num_threads=1)
         ids = np.arange(X.shape[1], dtype=np.int32)
-        return lambda u: m.predict(u, ids, item_features=features, num_threads=2)
+        return lambda u: m.predict(u, ids, item_features=features, num_threads=1)
 
     return fit
 
