@@ -1188,29 +1188,21 @@ pub(crate) mod tests {
         // Items nobody interacted with fall back to text and popularity: still ranked.
         let all = top(16);
         assert!(all.iter().any(|x| x.index == 14) && all.iter().any(|x| x.index == 15));
-        let bad = RankOptions {
+        let blended = |text: f32, collaborative: f32, popularity: f32| RankOptions {
             blend: Some(crate::collab::Blend {
-                text: 0.9,
-                collaborative: 0.9,
-                popularity: 0.0,
+                text,
+                collaborative,
+                popularity,
             }),
             ..Default::default()
         };
         assert!(matches!(
-            ranker.rank(&p, &bad),
+            ranker.rank(&p, &blended(0.9, 0.9, 0.0)),
             Err(Error::InvalidInput { .. })
         ));
         // Without collaborative weight, no "people who liked" reason.
-        let text_only = RankOptions {
-            blend: Some(crate::collab::Blend {
-                text: 0.9,
-                collaborative: 0.0,
-                popularity: 0.1,
-            }),
-            ..Default::default()
-        };
         assert!(ranker
-            .rank(&p, &text_only)
+            .rank(&p, &blended(0.9, 0.0, 0.1))
             .unwrap()
             .iter()
             .all(|r| r.why.iter().all(|w| w.kind != ReasonKind::Collaborative)));
