@@ -2,16 +2,22 @@
 //! vectors; the real int8 model encodes the feedback text):
 //! - scoring + top-10 of 100k items for one intent direction;
 //! - a feedback event (a 32-token text, encoded) → updated top-10 with explanations;
-//! - loading the 100k-item index from its bytes.
+//! - loading the 100k-item index from its bytes;
+//! - collaborative knowledge (64 random factors per item): folding a visitor
+//!   with 20 liked items in, then re-ranking all 100k items (text + collaborative
+//!   + popularity) to a top 10; the fold-in alone.
 //!
-//! Prints the index's size and the memory a loaded index takes.
+//! Prints the index's size, the memory a loaded index takes, and how much the
+//! collaborative section adds.
 //! Run: `cargo bench --bench recommender`.
 
 use std::collections::BTreeSet;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use localrec::collab::{AlsSettings, Blend, CollabModel, Factors};
 use localrec::encoder::Embeddings;
 use localrec::eval::metrics::SplitMix;
+use localrec::profile::{Signal, SignalSource};
 use localrec::{
     CatalogueIndex, CatalogueItem, Encoder, Feedback, ProfileSettings, RankOptions, Ranker,
     Recommender,
@@ -122,6 +128,53 @@ fn bench(c: &mut Criterion) {
             },
             BatchSize::SmallInput,
         )
+    });
+
+    // Collaborative knowledge: 64 random factors per item, every item with factors.
+    let k = 64;
+    let mut rng = SplitMix(11);
+    let factors = Factors {
+        k,
+        data: (0..ITEMS * k)
+            .map(|_| (rng.next_u64() % 2001) as f32 / 10_000.0 - 0.1)
+            .collect(),
+    };
+    let model = CollabModel::new(&factors, &AlsSettings::default(), Blend::default())
+        .expect("collab model");
+    let rich = rec.index().clone().with_collab(model).expect("with collab");
+    println!(
+        "collaborative section for 100k items × {k} factors: index grows by {} bytes ({:.2} MB)",
+        rich.as_bytes().len() - rec.index().as_bytes().len(),
+        (rich.as_bytes().len() - rec.index().as_bytes().len()) as f64 / 1e6
+    );
+    let mut visitor = profile.clone();
+    for j in 0..20 {
+        let i = j * 4999;
+        let id = rich.id(i).to_string();
+        visitor
+            .add_signal(
+                Signal::new(
+                    j as i64,
+                    1.0,
+                    &rich.vector(i),
+                    SignalSource::Item(id.clone()),
+                )
+                .expect("signal"),
+            )
+            .expect("add");
+        visitor.mark_touched(&id);
+    }
+    let rich_ranker = Ranker::new(&rich);
+    let directions = visitor.directions(0);
+    let seen: BTreeSet<&str> = visitor.touched().iter().map(String::as_str).collect();
+    c.bench_function("foldin_64_factors_20_items", |b| {
+        b.iter(|| rich_ranker.fold_in(&visitor).expect("fold-in"))
+    });
+    c.bench_function("foldin_and_rerank_top10_100k_items_64_factors", |b| {
+        b.iter(|| {
+            let user = rich_ranker.fold_in(&visitor);
+            rich_ranker.select_blended(&directions, user.as_ref(), &seen, &opts)
+        })
     });
 
     c.bench_function("load_100k_item_index", |b| {

@@ -87,11 +87,16 @@ export interface RecommendOptions {
   negativeMargin?: number;
   filters?: Filters;
   scene?: Scene | null;
+  /** With a catalogue index built with interactions: text / collaborative / popularity
+   *  weights (≥ 0, summing to 1); default: the weights learned for the catalogue. */
+  blend?: { text: number; collaborative: number; popularity: number } | null;
 }
 
 export interface Reason {
+  /** "collaborative": "people who liked <title> also liked this" (indexes built with interactions). */
+  kind: "feedback" | "collaborative" | "popular" | "scene";
   effect: "up" | "down";
-  /** The user's words, an item title, "popular", or "scene: <name>". */
+  /** The user's words, an item title, "people who liked <title> also liked this", "popular", or "scene: <name>". */
   feedback: string;
   item?: string;
   weight: number;

@@ -26,6 +26,13 @@ pub(crate) struct Envelope {
 impl Envelope {
     /// Checks length, magic, version, payload length and checksum; returns the payload.
     pub fn open<'a>(&self, bytes: &'a [u8]) -> Result<&'a [u8]> {
+        self.open_since(bytes, self.version)
+            .map(|(_, payload)| payload)
+    }
+
+    /// Like [`open`](Self::open), accepting any version from `oldest` to this
+    /// envelope's; returns the file's version with the payload.
+    pub fn open_since<'a>(&self, bytes: &'a [u8], oldest: u32) -> Result<(u32, &'a [u8])> {
         let available = bytes.len() as u64;
         let kind = self.kind;
         if bytes.len() >= self.magic.len() && bytes[..self.magic.len()] != self.magic {
@@ -48,7 +55,7 @@ impl Envelope {
             });
         }
         let version = u32_at(bytes, 8);
-        if version != self.version {
+        if !(oldest..=self.version).contains(&version) {
             return Err(Error::UnsupportedVersion {
                 kind,
                 found: version,
@@ -74,7 +81,7 @@ impl Envelope {
                 found,
             });
         }
-        Ok(payload)
+        Ok((version, payload))
     }
 
     /// Header + payload.
@@ -155,6 +162,13 @@ mod tests {
             Err(Error::BadMagic { .. })
         ));
         assert!(matches!(E.open(b"XY"), Err(Error::BadMagic { .. })));
+        let mut old = sealed.clone();
+        old[8] = 2;
+        assert!(matches!(
+            E.open(&old),
+            Err(Error::UnsupportedVersion { found: 2, .. })
+        ));
+        assert_eq!(E.open_since(&old, 2).unwrap(), (2, &b"payload bytes"[..]));
         let mut v = sealed.clone();
         v[8] = 4;
         assert!(matches!(

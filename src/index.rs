@@ -11,6 +11,13 @@
 //! tags (varint count + table indices), attributes (varint count + (key index,
 //! u8 kind, f64 | string)). Table strings are u32-length-prefixed.
 //!
+//! Version 2 (written only when the index carries collaborative knowledge)
+//! appends sections after the records: `u32 n`, then per section a 4-byte tag,
+//! `u32` section version, `u64` length and its bytes. The one section so far is
+//! [`collab::SECTION_TAG`](crate::collab::SECTION_TAG) (item factors; see
+//! [`crate::collab`]); a section with an unknown tag is skipped. An index without
+//! collaborative knowledge is written as version 1, byte for byte as before.
+//!
 //! Loading keeps the file's bytes: vectors and strings are read in place (no
 //! copy); only small per-item columns (record offsets, category, price, tags,
 //! attributes, the id order) are built, so filters run without decoding records.
@@ -20,6 +27,7 @@ use std::ops::Range;
 
 use crate::binfmt::{ByteReader, ByteWriter, ReadError};
 use crate::catalogue::{snippet, AttributeValue, CatalogueItem};
+use crate::collab::{CollabModel, SECTION_TAG, SECTION_VERSION};
 use crate::encoder::{Embeddings, Encoder};
 use crate::envelope::{Envelope, HEADER_LEN};
 use crate::error::{Error, FileKind, Result};
@@ -27,8 +35,11 @@ use crate::scoring::{quantize, ItemMatrix};
 
 /// The first eight bytes of a catalogue index.
 pub const INDEX_MAGIC: [u8; 8] = *b"LRINDEX\0";
-/// The index format version this build writes and reads.
-pub const INDEX_VERSION: u32 = 1;
+/// The newest index format version this build writes and reads (it reads every
+/// version from 1: version 1 has no sections).
+pub const INDEX_VERSION: u32 = 2;
+/// The format version of an index without sections.
+const PLAIN_VERSION: u32 = 1;
 /// Characters of an item's text kept for display.
 pub const DEFAULT_SNIPPET_CHARS: usize = 240;
 
@@ -36,6 +47,10 @@ const ENVELOPE: Envelope = Envelope {
     kind: FileKind::CatalogueIndex,
     magic: INDEX_MAGIC,
     version: INDEX_VERSION,
+};
+const PLAIN_ENVELOPE: Envelope = Envelope {
+    version: PLAIN_VERSION,
+    ..ENVELOPE
 };
 const NONE: u32 = u32::MAX;
 
@@ -133,6 +148,12 @@ pub struct CatalogueIndex {
     attrs: Vec<(u32, Slot)>,
     /// Item positions sorted by id, for lookups.
     by_id: Vec<u32>,
+    /// The file's format version.
+    version: u32,
+    /// Payload bytes before any section.
+    plain_len: usize,
+    /// Collaborative knowledge, when the index was built with interactions.
+    collab: Option<CollabModel>,
 }
 
 /// Interns strings in first-seen order.
@@ -265,12 +286,34 @@ impl CatalogueIndex {
                 }
             }
         }
+        Self::from_bytes(PLAIN_ENVELOPE.seal(&w.into_inner()))
+    }
+
+    /// The same catalogue with collaborative knowledge (replacing any it had):
+    /// a version-2 index with the knowledge in its section.
+    pub fn with_collab(self, model: CollabModel) -> Result<Self> {
+        if model.items() != self.len() {
+            return Err(Error::InvalidInput {
+                what: "collaborative knowledge",
+                reason: format!("{} items, the index has {}", model.items(), self.len()),
+            });
+        }
+        let mut w = ByteWriter::new();
+        w.bytes(&self.bytes[HEADER_LEN..HEADER_LEN + self.plain_len]);
+        let mut body = ByteWriter::new();
+        model.write(&mut body);
+        let body = body.into_inner();
+        w.u32(1);
+        w.bytes(&SECTION_TAG);
+        w.u32(SECTION_VERSION);
+        w.u64(body.len() as u64);
+        w.bytes(&body);
         Self::from_bytes(ENVELOPE.seal(&w.into_inner()))
     }
 
     /// Validates index bytes and loads them, keeping the bytes (vectors and strings are read in place).
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self> {
-        let payload = ENVELOPE.open(&bytes)?;
+        let (version, payload) = ENVELOPE.open_since(&bytes, PLAIN_VERSION)?;
         let bad = |reason: String| Error::Malformed {
             kind: FileKind::CatalogueIndex,
             reason,
@@ -389,6 +432,12 @@ impl CatalogueIndex {
         if category.iter().all(|&c| c == NONE) {
             category = Vec::new();
         }
+        let plain_len = r.position();
+        let collab = if version > PLAIN_VERSION {
+            read_sections(&mut r, count)?
+        } else {
+            None
+        };
         if r.remaining() != 0 {
             return Err(bad(format!("{} unexpected trailing bytes", r.remaining())));
         }
@@ -419,7 +468,19 @@ impl CatalogueIndex {
             attr_start,
             attrs,
             by_id,
+            version,
+            plain_len,
+            collab,
         })
+    }
+
+    /// The file's format version (1: no sections).
+    pub fn format_version(&self) -> u32 {
+        self.version
+    }
+    /// The collaborative knowledge, if the index was built with interactions.
+    pub fn collab(&self) -> Option<&CollabModel> {
+        self.collab.as_ref()
     }
 
     /// Heap memory this index holds: its file bytes and its columns.
@@ -440,6 +501,7 @@ impl CatalogueIndex {
             + strings(&self.tags)
             + strings(&self.attribute_keys)
             + self.model_id.capacity()
+            + self.collab.as_ref().map_or(0, CollabModel::memory_bytes)
     }
 
     /// The index file bytes.
@@ -638,6 +700,36 @@ impl CatalogueIndex {
     }
 }
 
+/// Reads the sections of a version-2 payload; returns the collaborative knowledge.
+fn read_sections(r: &mut ByteReader<'_>, items: usize) -> Result<Option<CollabModel>> {
+    let bad = |reason: String| Error::Malformed {
+        kind: FileKind::CatalogueIndex,
+        reason,
+    };
+    let malformed = |e: ReadError| bad(format!("sections: {e}"));
+    let n = r.u32().map_err(malformed)?;
+    let mut collab = None;
+    for _ in 0..n {
+        let tag = r.take(4).map_err(malformed)?;
+        let version = r.u32().map_err(malformed)?;
+        let len = usize::try_from(r.u64().map_err(malformed)?).unwrap_or(usize::MAX);
+        let body = r.take(len).map_err(malformed)?;
+        if tag != SECTION_TAG {
+            continue; // a newer writer's section this build does not use
+        }
+        if version != SECTION_VERSION {
+            return Err(bad(format!(
+                "collaborative section version {version} is not supported (this build reads {SECTION_VERSION})"
+            )));
+        }
+        if collab.is_some() {
+            return Err(bad("two collaborative sections".into()));
+        }
+        collab = Some(CollabModel::read(body, items)?);
+    }
+    Ok(collab)
+}
+
 fn validate_items(items: &[CatalogueItem]) -> Result<()> {
     let mut seen = HashMap::new();
     for (i, item) in items.iter().enumerate() {
@@ -789,6 +881,113 @@ mod tests {
         assert!(matches!(
             index.check_model(&other),
             Err(Error::ModelMismatch { .. })
+        ));
+    }
+
+    fn collab_model(items: usize) -> CollabModel {
+        crate::collab::tests::model(items, 3)
+    }
+
+    #[test]
+    fn collaborative_section_round_trips_and_plain_indexes_stay_version_1() {
+        let enc = encoder();
+        let plain = CatalogueIndex::build(&enc, &items(), 100, |_, _| {}).unwrap();
+        assert_eq!(plain.format_version(), 1);
+        assert!(plain.collab().is_none());
+        // A version-1 file: the header says 1 and the payload has no sections.
+        assert_eq!(&plain.as_bytes()[8..12], &1u32.to_le_bytes());
+        let model = collab_model(4);
+        let rich = plain.clone().with_collab(model.clone()).unwrap();
+        assert_eq!(rich.format_version(), 2);
+        let again = CatalogueIndex::from_bytes(rich.as_bytes().to_vec()).unwrap();
+        assert_eq!(again.collab(), Some(&model));
+        for i in 0..4 {
+            assert_eq!(again.item(i), plain.item(i));
+        }
+        assert!(again.memory_bytes() > plain.memory_bytes());
+        // Replacing the knowledge keeps one section; dropping back is the plain payload.
+        let twice = again.with_collab(model).unwrap();
+        assert_eq!(twice.as_bytes().len(), rich.as_bytes().len());
+        assert!(matches!(
+            plain.clone().with_collab(collab_model(5)),
+            Err(Error::InvalidInput { .. })
+        ));
+    }
+
+    #[test]
+    fn damaged_collaborative_sections_are_typed_errors() {
+        let enc = encoder();
+        let plain = CatalogueIndex::build(&enc, &items(), 100, |_, _| {}).unwrap();
+        let rich = plain.clone().with_collab(collab_model(4)).unwrap();
+        let payload = &rich.as_bytes()[HEADER_LEN..];
+        let plain_len = plain.as_bytes().len() - HEADER_LEN;
+        // Re-seal edited payloads so the checksum passes and the section check must catch them.
+        let sealed = |edit: &dyn Fn(&mut Vec<u8>)| {
+            let mut p = payload.to_vec();
+            edit(&mut p);
+            CatalogueIndex::from_bytes(ENVELOPE.seal(&p))
+        };
+        let malformed = |r: Result<CatalogueIndex>| {
+            matches!(
+                r,
+                Err(Error::Malformed {
+                    kind: FileKind::CatalogueIndex,
+                    ..
+                })
+            )
+        };
+        let body = plain_len + 4 + 4 + 4 + 8; // count, tag, version, length
+        let u32_at = |at: usize, v: u32| {
+            move |p: &mut Vec<u8>| p[at..at + 4].copy_from_slice(&v.to_le_bytes())
+        };
+        type Damage = Box<dyn Fn(&mut Vec<u8>)>;
+        let damage: [(&str, Damage); 6] = [
+            (
+                "truncated body",
+                Box::new(|p: &mut Vec<u8>| p.truncate(p.len() - 1)),
+            ),
+            (
+                "truncated section header",
+                Box::new(move |p: &mut Vec<u8>| p.truncate(plain_len + 2)),
+            ),
+            ("wrong item count", Box::new(u32_at(body + 4, 9))),
+            ("wrong dimension", Box::new(u32_at(body, 2))),
+            (
+                "unknown section version",
+                Box::new(u32_at(plain_len + 8, 7)),
+            ),
+            ("a missing second section", Box::new(u32_at(plain_len, 2))),
+        ];
+        for (what, edit) in &damage {
+            assert!(malformed(sealed(edit.as_ref())), "{what}");
+        }
+        // An unknown section is skipped: the index loads without knowledge.
+        let skipped =
+            sealed(&|p| p[plain_len + 4..plain_len + 8].copy_from_slice(b"NEWS")).unwrap();
+        assert!(skipped.collab().is_none());
+        // A flipped byte without re-sealing is a checksum error; a cut file is truncated.
+        let mut flipped = rich.as_bytes().to_vec();
+        let n = flipped.len();
+        flipped[n - 3] ^= 0x40;
+        assert!(matches!(
+            CatalogueIndex::from_bytes(flipped),
+            Err(Error::ChecksumMismatch { .. })
+        ));
+        let cut = rich.as_bytes()[..rich.as_bytes().len() - 10].to_vec();
+        assert!(matches!(
+            CatalogueIndex::from_bytes(cut),
+            Err(Error::Truncated { .. })
+        ));
+        // A future index version is refused.
+        let mut future = rich.as_bytes().to_vec();
+        future[8..12].copy_from_slice(&3u32.to_le_bytes());
+        assert!(matches!(
+            CatalogueIndex::from_bytes(future),
+            Err(Error::UnsupportedVersion {
+                found: 3,
+                supported: 2,
+                ..
+            })
         ));
     }
 

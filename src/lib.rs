@@ -22,6 +22,7 @@ mod bert;
 mod binfmt;
 pub mod bundle;
 pub mod catalogue;
+pub mod collab;
 pub mod config;
 pub mod encoder;
 mod envelope;
@@ -47,6 +48,7 @@ mod wasm;
 
 pub use bundle::{ModelBundle, Quant};
 pub use catalogue::{read_catalogue, AttributeValue, CatalogueItem};
+pub use collab::{Blend, CollabModel, UserFactors};
 pub use config::BertConfig;
 pub use encoder::{BatchOptions, Embeddings, Encoder};
 pub use error::{Error, FileKind, Result};

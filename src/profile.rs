@@ -260,6 +260,14 @@ impl IntentProfile {
     pub fn touched(&self) -> &BTreeSet<String> {
         &self.touched
     }
+    /// Items the user touched or rejected: what a ranking for them leaves out.
+    pub fn acted_on(&self) -> BTreeSet<&str> {
+        self.touched
+            .iter()
+            .chain(&self.not_interested)
+            .map(String::as_str)
+            .collect()
+    }
     /// No feedback at all.
     pub fn is_empty(&self) -> bool {
         self.signals.is_empty() && self.not_interested.is_empty() && self.touched.is_empty()

@@ -14,11 +14,22 @@
 //! items before scoring. With diversity λ > 0 the final list is chosen by MMR
 //! from a larger pool: `(1 − λ) · score − λ · max cos(item, already chosen)`.
 //! A profile with no signal gives popularity (scene-weighted): cold start.
+//!
+//! When the index carries collaborative knowledge and the visitor has acted on
+//! items that have factors, the visitor is folded in on the device
+//! ([`UserFactors::fold_in`]) and the score becomes
+//! `scene · (w_text · relevance + w_collab · collab + w_pop · popularity)`, with
+//! `collab = max(0, y_i·x) / max_j y_j·x` and the weights learned for the
+//! catalogue (stored in the index; [`RankOptions::blend`] overrides them).
+//! Visitors with only free text, and indexes without the knowledge, keep the
+//! formula above exactly; items nobody interacted with have no factors and
+//! rank on their text and popularity.
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::collab::{Blend, CollabModel, UserFactors};
 use crate::error::{Error, Result};
 use crate::index::{Attribute, CatalogueIndex};
 use crate::profile::{Directions, IntentProfile, SignalSource};
@@ -256,6 +267,8 @@ pub struct RankOptions {
     pub scene: Option<Scene>,
     /// "Now" for time decay (unix seconds).
     pub now: i64,
+    /// Blend weights for indexes with collaborative knowledge (default: the index's learned ones).
+    pub blend: Option<Blend>,
 }
 
 impl Default for RankOptions {
@@ -269,6 +282,7 @@ impl Default for RankOptions {
             filters: Filters::default(),
             scene: None,
             now: 0,
+            blend: None,
         }
     }
 }
@@ -311,6 +325,9 @@ impl RankOptions {
         if let Some(s) = &self.scene {
             s.validate()?;
         }
+        if let Some(b) = &self.blend {
+            b.validate()?;
+        }
         Ok(())
     }
 }
@@ -325,13 +342,31 @@ pub enum Effect {
     Down,
 }
 
+/// What kind of evidence a reason is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonKind {
+    /// The user's own feedback (words or an item), by text similarity.
+    #[default]
+    Feedback,
+    /// "People who liked X also liked this": the store's collaborative knowledge.
+    Collaborative,
+    /// Popularity (cold start).
+    Popular,
+    /// The scene's boosts.
+    Scene,
+}
+
 /// One reason a result is where it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Reason {
+    /// What kind of evidence.
+    #[serde(default)]
+    pub kind: ReasonKind,
     /// Up or down.
     pub effect: Effect,
-    /// The user's words, an item title, "popular", or the scene's name.
+    /// The user's words, an item title, "people who liked X also liked this", "popular", or the scene's name.
     pub feedback: String,
     /// The item the feedback was about, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -455,7 +490,8 @@ impl<'a> Ranker<'a> {
             excluded.extend(profile.touched().iter().map(String::as_str));
         }
         let directions = profile.directions(options.now);
-        let chosen = self.select(&directions, &excluded, options);
+        let user = self.fold_in(profile);
+        let chosen = self.select_blended(&directions, user.as_ref(), &excluded, options);
         let signals = self.weighed_signals(profile, options.now);
         Ok(chosen
             .into_iter()
@@ -465,10 +501,17 @@ impl<'a> Ranker<'a> {
                 score,
                 relevance,
                 popularity: self.popularity[i],
-                why: self.explain(i, &signals, &directions, options),
+                why: self.explain(i, &signals, &directions, user.as_ref(), options),
                 index: i,
             })
             .collect())
+    }
+
+    /// The visitor folded into the index's collaborative space: their positive
+    /// actions on items (likes, stars, purchases, views; the signal weights as
+    /// strengths). `None` without knowledge or without such actions.
+    pub fn fold_in(&self, profile: &IntentProfile) -> Option<UserFactors> {
+        UserFactors::from_profile(self.index.collab()?, self.index, profile)
     }
 
     /// Ranks by directions alone (no explanations): (index, score, relevance), best first.
@@ -478,7 +521,25 @@ impl<'a> Ranker<'a> {
         excluded: &BTreeSet<&str>,
         options: &RankOptions,
     ) -> Vec<(usize, f32, f32)> {
+        self.select_blended(directions, None, excluded, options)
+    }
+
+    /// Ranks by directions and, when given, the visitor's collaborative factors
+    /// (no explanations): (index, score, relevance), best first.
+    pub fn select_blended(
+        &self,
+        directions: &Directions,
+        user: Option<&UserFactors>,
+        excluded: &BTreeSet<&str>,
+        options: &RankOptions,
+    ) -> Vec<(usize, f32, f32)> {
         let index = self.index;
+        let collab: Option<(Vec<f32>, Blend)> = index.collab().zip(user).map(|(model, u)| {
+            (
+                u.normalized_scores(model, self.kernel),
+                options.blend.unwrap_or(model.blend()),
+            )
+        });
         let m = index.matrix();
         let filters = options.filters.compile(index);
         let excluded_positions: BTreeSet<usize> = excluded
@@ -536,10 +597,13 @@ impl<'a> Ranker<'a> {
         };
         let combine = |i: usize, r: f32| -> (f32, f32) {
             let relevance = ((r + 1.0) / 2.0).clamp(0.0, 1.0);
-            (
-                scene(i) * (alpha * relevance + (1.0 - alpha) * self.popularity[i]),
-                relevance,
-            )
+            let blended = match &collab {
+                Some((c, b)) => {
+                    b.text * relevance + b.collaborative * c[i] + b.popularity * self.popularity[i]
+                }
+                None => alpha * relevance + (1.0 - alpha) * self.popularity[i],
+            };
+            (scene(i) * blended, relevance)
         };
 
         // Upper bounds ignore the push-away (it only lowers scores); exact scores are
@@ -661,6 +725,7 @@ impl<'a> Ranker<'a> {
         i: usize,
         signals: &[(f32, Query, &SignalSource)],
         directions: &Directions,
+        user: Option<&UserFactors>,
         options: &RankOptions,
     ) -> Vec<Reason> {
         let m = self.index.matrix();
@@ -681,6 +746,7 @@ impl<'a> Ranker<'a> {
         let reason = |effect: Effect, weight: f32, source: &SignalSource| {
             let (feedback, item) = self.describe(source);
             Reason {
+                kind: ReasonKind::Feedback,
                 effect,
                 feedback,
                 item,
@@ -692,9 +758,16 @@ impl<'a> Ranker<'a> {
             .take(2)
             .map(|(w, src)| reason(Effect::Up, w, src))
             .collect();
+        if let Some(r) = self.index.collab().zip(user).and_then(|(model, u)| {
+            let blend = options.blend.unwrap_or(model.blend());
+            self.people_also_liked(model, u, blend, i)
+        }) {
+            why.push(r);
+        }
         why.extend(down.map(|(p, src)| reason(Effect::Down, -p, src)));
         if directions.interests.is_empty() {
             why.push(Reason {
+                kind: ReasonKind::Popular,
                 effect: Effect::Up,
                 feedback: "popular".into(),
                 item: None,
@@ -705,6 +778,7 @@ impl<'a> Ranker<'a> {
             let f = scene.factor(self.index, i);
             if f != 1.0 {
                 why.push(Reason {
+                    kind: ReasonKind::Scene,
                     effect: if f > 1.0 { Effect::Up } else { Effect::Down },
                     feedback: format!("scene: {}", scene.name),
                     item: None,
@@ -713,6 +787,32 @@ impl<'a> Ranker<'a> {
             }
         }
         why
+    }
+
+    /// "People who liked X also liked this": the visitor's item with the largest
+    /// share in item `i`'s collaborative score, when that share is positive.
+    fn people_also_liked(
+        &self,
+        model: &CollabModel,
+        user: &UserFactors,
+        blend: Blend,
+        i: usize,
+    ) -> Option<Reason> {
+        let (j, share) = user.strongest_share(model, i)?;
+        if share <= 0.0 || blend.collaborative <= 0.0 {
+            return None;
+        }
+        let id = self.index.id(j);
+        let title = Some(self.index.title(j))
+            .filter(|t| !t.is_empty())
+            .unwrap_or(id);
+        Some(Reason {
+            kind: ReasonKind::Collaborative,
+            effect: Effect::Up,
+            feedback: format!("people who liked {title} also liked this"),
+            item: Some(id.to_string()),
+            weight: share,
+        })
     }
 }
 
@@ -1028,6 +1128,125 @@ pub(crate) mod tests {
             .unwrap();
         assert_eq!(diverse[0].id, "i1");
         assert_ne!(diverse[1].id, "i0", "a twin is not a diverse second pick");
+    }
+
+    /// The test index with collaborative factors: items 0–5 co-liked (factor
+    /// axis 0), items 6–13 co-liked (axis 1), items 14–15 never interacted with.
+    fn collab_index() -> CatalogueIndex {
+        use crate::collab::{AlsSettings, Blend, CollabModel, Factors};
+        let data = (0..16)
+            .flat_map(|i| match i {
+                0..=5 => [1.0, 0.1 * i as f32],
+                6..=13 => [0.1 * i as f32 - 0.6, 1.0],
+                _ => [0.0, 0.0],
+            })
+            .collect();
+        let model = CollabModel::new(
+            &Factors { k: 2, data },
+            &AlsSettings::default(),
+            Blend::default(),
+        )
+        .unwrap();
+        index().with_collab(model).unwrap()
+    }
+
+    #[test]
+    fn text_only_visitors_and_plain_indexes_rank_as_before() {
+        let (plain, rich) = (index(), collab_index());
+        let mut p = profile();
+        p.add_signal(
+            Signal::new(0, 1.0, &dir(3, 0.4), SignalSource::Said("three".into())).unwrap(),
+        )
+        .unwrap();
+        let opts = RankOptions {
+            k: 16,
+            ..Default::default()
+        };
+        assert!(
+            Ranker::new(&rich).fold_in(&p).is_none(),
+            "free text only: the text path"
+        );
+        assert_eq!(
+            Ranker::new(&plain).rank(&p, &opts).unwrap(),
+            Ranker::new(&rich).rank(&p, &opts).unwrap()
+        );
+        // An old (version 1) file of the same catalogue loads and ranks the same.
+        let old = CatalogueIndex::from_bytes(plain.as_bytes().to_vec()).unwrap();
+        assert_eq!(old.format_version(), 1);
+        assert_eq!(
+            Ranker::new(&old).rank(&profile(), &opts).unwrap(),
+            Ranker::new(&plain).rank(&profile(), &opts).unwrap()
+        );
+    }
+
+    #[test]
+    fn liked_items_pull_up_what_people_also_liked_and_say_so() {
+        let index = collab_index();
+        let mut p = profile();
+        // Liked item 7 (axis 3 in text, the 6–13 group in behaviour).
+        p.add_signal(
+            Signal::new(0, 1.0, &index.vector(7), SignalSource::Item("i7".into())).unwrap(),
+        )
+        .unwrap();
+        p.mark_touched("i7");
+        let ranker = Ranker::new(&index);
+        assert!(ranker.fold_in(&p).is_some());
+        let collab_only = RankOptions {
+            k: 8,
+            blend: Some(crate::collab::Blend {
+                text: 0.0,
+                collaborative: 1.0,
+                popularity: 0.0,
+            }),
+            ..Default::default()
+        };
+        let r = ranker.rank(&p, &collab_only).unwrap();
+        assert!(
+            r.iter().take(7).all(|x| (6..=13).contains(&x.index)),
+            "{:?}",
+            ids(&r)
+        );
+        let because = r[0]
+            .why
+            .iter()
+            .find(|w| w.kind == ReasonKind::Collaborative)
+            .expect("a collaborative reason");
+        assert_eq!(because.feedback, "people who liked Item 7 also liked this");
+        assert_eq!(because.item.as_deref(), Some("i7"));
+        let top = |k: usize| {
+            let opts = RankOptions {
+                k,
+                ..Default::default()
+            };
+            ranker.rank(&p, &opts).unwrap()
+        };
+        // The learned (default) blend still finds the text neighbour and the co-liked items.
+        assert!(
+            ids(&top(4)).contains(&"i6".to_string()),
+            "{:?}",
+            ids(&top(4))
+        );
+        // Items nobody interacted with fall back to text and popularity: still ranked.
+        let all = top(16);
+        assert!(all.iter().any(|x| x.index == 14) && all.iter().any(|x| x.index == 15));
+        let blended = |text: f32, collaborative: f32, popularity: f32| RankOptions {
+            blend: Some(crate::collab::Blend {
+                text,
+                collaborative,
+                popularity,
+            }),
+            ..Default::default()
+        };
+        assert!(matches!(
+            ranker.rank(&p, &blended(0.9, 0.9, 0.0)),
+            Err(Error::InvalidInput { .. })
+        ));
+        // Without collaborative weight, no "people who liked" reason.
+        assert!(ranker
+            .rank(&p, &blended(0.9, 0.0, 0.1))
+            .unwrap()
+            .iter()
+            .all(|r| r.why.iter().all(|w| w.kind != ReasonKind::Collaborative)));
     }
 
     #[test]

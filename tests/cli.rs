@@ -239,3 +239,86 @@ fn embed_on_the_gpu_matches_the_cpu() {
         assert!(cos >= 0.9999, "cosine {cos}");
     }
 }
+
+/// The tiny random BERT as an int8 bundle file in `dir`, through the library.
+fn tiny_bundle_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("tiny.lrm");
+    std::fs::write(&path, localrec::testing::tiny_bundle_bytes(Quant::Int8, 5)).unwrap();
+    path
+}
+
+#[test]
+fn index_build_learns_from_interactions_and_reports_unknown_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = tiny_bundle_file(dir.path());
+    // Cooks like cooking items, cyclists bike items; two events name items the catalogue lacks.
+    let mut events = String::new();
+    for u in 0..20 {
+        let group = if u % 2 == 0 { "cook" } else { "bike" };
+        for t in 0..3 {
+            let item = format!("{group}{}", 1 + (u + t) % 4);
+            events.push_str(&format!(
+                "{{\"user\": \"u{u}\", \"ts\": {}, \"item\": \"{item}\", \"rating\": 5}}\n",
+                u * 10 + t
+            ));
+        }
+    }
+    events.push_str("{\"user\": \"u0\", \"ts\": 99, \"item\": \"gone1\", \"kind\": \"like\"}\n");
+    events.push_str("{\"user\": \"u1\", \"ts\": 99, \"item\": \"gone2\", \"rating\": 4}\n");
+    let ev = dir.path().join("events.jsonl");
+    std::fs::write(&ev, events).unwrap();
+    let catalogue = common::root().join("tests/fixtures/shop.jsonl");
+    let index = dir.path().join("shop.lri");
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "index",
+            "build",
+            "--model",
+            bundle.to_str().unwrap(),
+            "--catalogue",
+            catalogue.to_str().unwrap(),
+            "-o",
+            index.to_str().unwrap(),
+            "--factors",
+            "4",
+        ];
+        a.extend_from_slice(extra);
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        localrec(&a, b"")
+    };
+    let out = run(args(&["--interactions", ev.to_str().unwrap()]));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("62 events (2 naming unknown items, skipped)"),
+        "{text}"
+    );
+    assert!(text.contains("8 of 22 items with factors"), "{text}");
+    let out = localrec(&["index", "inspect", index.to_str().unwrap()], b"");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("format:     localrec catalogue index v2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("collab:     4 factors, 8 of 22 items"),
+        "{text}"
+    );
+
+    // Without interactions: a version-1 index with no collaborative knowledge.
+    let out = run(args(&[]));
+    assert!(out.status.success());
+    let out = localrec(&["index", "inspect", index.to_str().unwrap()], b"");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("v1") && text.contains("collab:     none"),
+        "{text}"
+    );
+}

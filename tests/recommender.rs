@@ -202,7 +202,7 @@ fn a_bad_review_pushes_away_from_the_item_and_its_neighbours() {
 }
 
 #[test]
-fn amazon_magazine_evaluation_beats_popularity_and_bm25() {
+fn amazon_magazine_evaluation_beats_popularity_and_bm25_and_collaborative_beats_text() {
     let amazon = common::shared().join("data/amazon-magazine");
     let dir = tempfile::tempdir().unwrap();
     let (cat, ev) = (
@@ -227,7 +227,7 @@ fn amazon_magazine_evaluation_beats_popularity_and_bm25() {
         String::from_utf8_lossy(&out.stderr)
     );
     let out = Command::new(bin)
-        .args(["eval", "--json", "--catalogue"])
+        .args(["eval", "--json", "--collaborative", "--catalogue"])
         .arg(&cat)
         .arg("--events")
         .arg(&ev)
@@ -242,14 +242,19 @@ fn amazon_magazine_evaluation_beats_popularity_and_bm25() {
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     println!("{}", serde_json::to_string_pretty(&r).unwrap());
     let ndcg = |m: &str| r["methods"][m]["ndcg@10"]["mean"].as_f64().unwrap();
+    let at_least = |method: &str, times: f64, other: &str| {
+        let (a, b) = (ndcg(method), ndcg(other));
+        assert!(a >= times * b, "{method} {a} vs {other} {b}");
+    };
     assert!(r["users"].as_u64().unwrap() > 300);
-    assert!(
-        ndcg("localrec") >= 1.5 * ndcg("popularity"),
-        "{} vs popularity {}",
-        ndcg("localrec"),
-        ndcg("popularity")
-    );
+    at_least("localrec", 1.5, "popularity");
     assert!(ndcg("localrec") > ndcg("bm25"));
     assert!(ndcg("random") < ndcg("popularity"));
     assert!(r["polarity"]["balanced_accuracy"].as_f64().unwrap() >= 0.75);
+    // Collaborative knowledge trained on the events before each held-out one.
+    at_least("localrec+collab", 2.0, "popularity");
+    assert!(ndcg("localrec+collab") > ndcg("localrec"));
+    let c = &r["collaborative"];
+    assert!(c["items_with_factors"].as_u64().unwrap() > 100, "{c}");
+    assert_eq!(c["unknown_item_events"].as_u64(), Some(0));
 }

@@ -45,6 +45,7 @@ function why(card) {
   const parts = [];
   for (const w of up) {
     if (w.feedback === "popular") parts.push("popular");
+    else if (w.kind === "collaborative") parts.push(w.feedback); // "people who liked X also liked this"
     else if (w.feedback.startsWith("scene: ")) parts.push(`fits ${w.feedback.slice(7)}`);
     else parts.push(w.item ? `because you liked “${w.feedback}”` : `because you said “${w.feedback}”`);
   }

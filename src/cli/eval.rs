@@ -4,11 +4,14 @@ use std::io::BufReader;
 use std::path::PathBuf;
 
 use clap::Args;
-use localrec::eval::{evaluate, fit_polarity, EvalOptions, EvalReport};
+use localrec::eval::collaborative::LearnOptions;
+use localrec::eval::{evaluate, fit_polarity, EvalOptions, EvalReport, Split};
 use localrec::polarity::Calibration;
 use localrec::{read_catalogue, read_events, CatalogueIndex, Recommender};
 
-use super::{load_encoder, open_input, read_file, CliError, Progress};
+use super::{
+    load_encoder, open_input, read_file, write_atomically, CliError, Progress, StagedProgress,
+};
 
 #[derive(Args)]
 pub struct EvalArgs {
@@ -39,6 +42,15 @@ pub struct EvalArgs {
     /// Also fit the polarity calibration on even users and report it on odd users.
     #[arg(long)]
     fit_polarity: bool,
+    /// Also evaluate with collaborative knowledge trained on the events before each held-out one.
+    #[arg(long)]
+    collaborative: bool,
+    /// Latent factors of the collaborative model.
+    #[arg(long, default_value_t = 64)]
+    factors: usize,
+    /// With --collaborative: write the split (train.jsonl, test.jsonl) to this directory for peers.
+    #[arg(long, requires = "collaborative")]
+    export_split: Option<PathBuf>,
 }
 
 pub fn run(args: EvalArgs) -> Result<(), CliError> {
@@ -68,25 +80,16 @@ pub fn run(args: EvalArgs) -> Result<(), CliError> {
     if let Some(h) = args.half_life_days {
         options.profile.half_life_days = h;
     }
-    let mut bar: Option<(String, Progress)> = None;
+    if args.collaborative {
+        options.collaborative = Some(LearnOptions::with_grid(args.factors));
+    }
+    let mut bar = StagedProgress::default();
     let report = evaluate(&rec, &items, &events, &options, |stage, d, t| {
-        if bar.as_ref().is_none_or(|(s, _)| s != stage) {
-            if let Some((_, b)) = bar.as_mut() {
-                b.finish();
-            }
-            let label: &'static str = if stage == "embedding texts" {
-                "embedding texts"
-            } else {
-                "ranking users"
-            };
-            bar = Some((stage.to_string(), Progress::new(label)));
-        }
-        if let Some((_, b)) = bar.as_mut() {
-            b.update(d, t);
-        }
+        bar.update(stage, d, t)
     })?;
-    if let Some((_, b)) = bar.as_mut() {
-        b.finish();
+    bar.finish();
+    if let (Some(dir), Some(split)) = (&args.export_split, &report.split) {
+        export_split(dir, split)?;
     }
     if args.json {
         println!("{}", serde_json::to_string(&report).unwrap_or_default());
@@ -104,7 +107,13 @@ fn print_table(r: &EvalReport, k: usize) {
     println!();
     println!("| method | NDCG@{k} (95% CI) | Recall@{k} (95% CI) | MRR (95% CI) | coverage@{k} |");
     println!("|---|---|---|---|---|");
-    for name in ["localrec", "popularity", "bm25", "random"] {
+    for name in [
+        "localrec+collab",
+        "localrec",
+        "popularity",
+        "bm25",
+        "random",
+    ] {
         if let Some(m) = r.methods.get(name) {
             let f = |e: &localrec::eval::metrics::Estimate| {
                 format!("{:.4} ({:.4}–{:.4})", e.mean, e.low, e.high)
@@ -117,6 +126,14 @@ fn print_table(r: &EvalReport, k: usize) {
                 m.coverage
             );
         }
+    }
+    if let Some(c) = &r.collaborative {
+        println!();
+        println!(
+            "collaborative: {} interactions of {} users, {} items with factors ({} events naming unknown items skipped); chose k={}, λ={}, α={}, blend text {:.2} / collaborative {:.2} / popularity {:.2} (validation NDCG@{k} {:.4} on {} users)",
+            c.interactions, c.users, c.items_with_factors, c.unknown_item_events, c.factors, c.regularization, c.confidence,
+            c.blend.text, c.blend.collaborative, c.blend.popularity, c.validation_ndcg, c.validation_users
+        );
     }
     println!();
     println!(
@@ -187,5 +204,23 @@ fn fit_and_report_polarity(rec: &Recommender, events: &[localrec::Event]) -> Res
         train.len()
     );
     println!("  on {} odd-user reviews: accuracy {a:.3}, balanced {b:.3} (built-in calibration: {a0:.3}, balanced {b0:.3})", test.len());
+    Ok(())
+}
+
+/// Writes `train.jsonl` and `test.jsonl` of the split into `dir`.
+fn export_split(dir: &std::path::Path, split: &Split) -> Result<(), CliError> {
+    let lines = |rows: Vec<String>| rows.join("\n") + "\n";
+    let train = split
+        .train
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap_or_default())
+        .collect();
+    let test = split
+        .test
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap_or_default())
+        .collect();
+    write_atomically(&dir.join("train.jsonl"), lines(train).as_bytes())?;
+    write_atomically(&dir.join("test.jsonl"), lines(test).as_bytes())?;
     Ok(())
 }

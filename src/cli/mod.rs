@@ -204,17 +204,17 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> localrec::Resul
 
 /// A one-line progress bar on stderr (only when stderr is a terminal, else a line per 10%).
 pub struct Progress {
-    label: &'static str,
+    label: String,
     last: usize,
     tty: bool,
 }
 
 impl Progress {
     /// A new bar.
-    pub fn new(label: &'static str) -> Self {
+    pub fn new(label: impl Into<String>) -> Self {
         use std::io::IsTerminal;
         Self {
-            label,
+            label: label.into(),
             last: usize::MAX,
             tty: std::io::stderr().is_terminal(),
         }
@@ -241,5 +241,31 @@ impl Progress {
         if self.tty {
             eprintln!();
         }
+    }
+}
+
+/// Progress over named stages: a new bar whenever the stage changes.
+#[derive(Default)]
+pub struct StagedProgress {
+    bar: Option<(String, Progress)>,
+}
+
+impl StagedProgress {
+    /// Shows `done` of `total` for `stage`.
+    pub fn update(&mut self, stage: &str, done: usize, total: usize) {
+        if self.bar.as_ref().is_none_or(|(s, _)| s != stage) {
+            self.finish();
+            self.bar = Some((stage.to_string(), Progress::new(stage)));
+        }
+        if let Some((_, b)) = self.bar.as_mut() {
+            b.update(done, total);
+        }
+    }
+    /// Ends the current bar's line.
+    pub fn finish(&mut self) {
+        if let Some((_, b)) = self.bar.as_mut() {
+            b.finish();
+        }
+        self.bar = None;
     }
 }

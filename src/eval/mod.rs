@@ -14,10 +14,22 @@
 //! earlier texts as the query (ties, e.g. users with no text, by popularity),
 //! and random. Localrec's popularity term uses the same counts.
 //!
+//! With `collaborative` set (`localrec eval --collaborative`), a fifth method,
+//! `localrec+collab`, adds collaborative knowledge trained on what the store's
+//! server would have had: every event of every user *except* each evaluated
+//! user's held-out event and everything that user did after it (a per-user
+//! cut, the same leave-last-out split the peers get through `--export-split`;
+//! other users' events may be later in time than a held-out one). The ALS
+//! settings and blend weights are chosen on a validation split of those
+//! training events (each user's last training positive), never on the test
+//! held-outs ([`collaborative`]). Each user is then folded in on the device
+//! from their own earlier events, as a visitor would be.
+//!
 //! Polarity is checked against stars on every review with text: ≥ 4 positive,
 //! ≤ 2 negative.
 
 pub mod bm25;
+pub mod collaborative;
 pub mod metrics;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -25,6 +37,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use serde::Serialize;
 
 use crate::catalogue::CatalogueItem;
+use crate::collab::interaction_strength;
 use crate::error::{Error, Result};
 use crate::feedback::Event;
 use crate::index::normalise_popularity;
@@ -32,6 +45,7 @@ use crate::profile::ProfileSettings;
 use crate::ranker::{RankOptions, Ranker};
 use crate::recommender::Recommender;
 use bm25::Bm25;
+use collaborative::{learn_collab, CollabReport, LearnOptions};
 use metrics::{bootstrap, Estimate, Outcome, SplitMix};
 
 /// How to evaluate.
@@ -47,6 +61,8 @@ pub struct EvalOptions {
     pub rank: RankOptions,
     /// Profile settings for localrec.
     pub profile: ProfileSettings,
+    /// Also evaluate localrec with collaborative knowledge learned on the training events.
+    pub collaborative: Option<LearnOptions>,
 }
 
 impl Default for EvalOptions {
@@ -57,6 +73,7 @@ impl Default for EvalOptions {
             seed: 42,
             rank: RankOptions::default(),
             profile: ProfileSettings::default(),
+            collaborative: None,
         }
     }
 }
@@ -108,9 +125,49 @@ pub struct EvalReport {
     pub methods: BTreeMap<String, MethodReport>,
     /// Polarity accuracy.
     pub polarity: PolarityReport,
+    /// What collaborative learning saw and chose (with `collaborative`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collaborative: Option<CollabReport>,
+    /// The train / test split (with `collaborative`), for peers to train on.
+    #[serde(skip)]
+    pub split: Option<Split>,
+}
+
+/// The split `--collaborative` trains and tests on, as peers need it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Split {
+    /// Training interactions: (user, item id, strength, ts), positive strengths only.
+    pub train: Vec<SplitInteraction>,
+    /// One test case per evaluated user.
+    pub test: Vec<SplitCase>,
+}
+
+/// One training interaction.
+#[derive(Debug, Clone, Serialize)]
+pub struct SplitInteraction {
+    /// User.
+    pub user: String,
+    /// Item id.
+    pub item: String,
+    /// Strength (the profile's weight of the event).
+    pub strength: f32,
+    /// Time.
+    pub ts: i64,
+}
+
+/// One test case.
+#[derive(Debug, Clone, Serialize)]
+pub struct SplitCase {
+    /// User.
+    pub user: String,
+    /// The held-out item id.
+    pub item: String,
+    /// Items not to rank (touched before).
+    pub exclude: Vec<String>,
 }
 
 struct Case<'a> {
+    user: &'a str,
     history: Vec<&'a Event>,
     held_out: usize,
     now: i64,
@@ -155,6 +212,7 @@ pub fn evaluate(
         });
         match held {
             Some(j) => cases.push(Case {
+                user: list[j].user.as_str(),
                 history: list[..j].to_vec(),
                 held_out: index.require(list[j].feedback.item.as_deref().unwrap_or_default())?,
                 now: list[j].feedback.ts,
@@ -206,7 +264,54 @@ pub fn evaluate(
     );
     let ranker = Ranker::new(index).with_popularity(&popularity)?;
     let n = index.len();
-    let names = ["localrec", "popularity", "bm25", "random"];
+    // Collaborative knowledge from the training events: each evaluated user's
+    // history before the held-out event, and every event of the others.
+    let (collab_index, collab_report, split) = match &options.collaborative {
+        None => (None, None, None),
+        Some(learn) => {
+            let evaluated: HashSet<&str> = cases.iter().map(|c| c.user).collect();
+            let training: Vec<&Event> = cases
+                .iter()
+                .flat_map(|c| c.history.iter().copied())
+                .chain(
+                    by_user
+                        .iter()
+                        .filter(|(u, _)| !evaluated.contains(*u))
+                        .flat_map(|(_, l)| l.iter().copied()),
+                )
+                .collect();
+            let (model, report) =
+                learn_collab(rec, &training, &popularity, &vectors, learn, &mut progress)?;
+            let split = Split {
+                train: training
+                    .iter()
+                    .filter_map(|e| {
+                        Some(SplitInteraction {
+                            user: e.user.clone(),
+                            item: e.feedback.item.clone()?,
+                            strength: interaction_strength(&e.feedback)?,
+                            ts: e.feedback.ts,
+                        })
+                    })
+                    .collect(),
+                test: Vec::new(),
+            };
+            (
+                Some(index.clone().with_collab(model)?),
+                Some(report),
+                Some(split),
+            )
+        }
+    };
+    let collab_ranker = match &collab_index {
+        Some(ix) => Some(Ranker::new(ix).with_popularity(&popularity)?),
+        None => None,
+    };
+    let mut split = split;
+    let mut names = vec!["localrec", "popularity", "bm25", "random"];
+    if collab_ranker.is_some() {
+        names.push("localrec+collab");
+    }
     let mut outcomes: Vec<Vec<Outcome>> = vec![Vec::new(); names.len()];
     let mut shown: Vec<HashSet<usize>> = vec![HashSet::new(); names.len()];
     let mut rng = SplitMix(options.seed);
@@ -233,12 +338,7 @@ pub fn evaluate(
         let eligible: Vec<usize> = (0..n).filter(|i| !touched.contains(i)).collect();
 
         // localrec
-        let excluded: BTreeSet<&str> = profile
-            .touched()
-            .iter()
-            .chain(profile.not_interested())
-            .map(String::as_str)
-            .collect();
+        let excluded = profile.acted_on();
         let opts = RankOptions {
             k: n,
             now: case.now,
@@ -266,7 +366,25 @@ pub fn evaluate(
         for i in (1..by_random.len()).rev() {
             by_random.swap(i, rng.below(i + 1));
         }
-        for (m, list) in [ranked, by_pop, by_bm25, by_random].into_iter().enumerate() {
+        let mut lists = vec![ranked, by_pop, by_bm25, by_random];
+        if let Some(cr) = &collab_ranker {
+            let user = cr.fold_in(&profile);
+            let directions = profile.directions(case.now);
+            lists.push(
+                cr.select_blended(&directions, user.as_ref(), &excluded, &opts)
+                    .into_iter()
+                    .map(|(i, _, _)| i)
+                    .collect(),
+            );
+        }
+        if let Some(s) = split.as_mut() {
+            s.test.push(SplitCase {
+                user: case.user.to_string(),
+                item: index.id(case.held_out).to_string(),
+                exclude: excluded.iter().map(|x| x.to_string()).collect(),
+            });
+        }
+        for (m, list) in lists.into_iter().enumerate() {
             let rank = list.iter().position(|&i| i == case.held_out).map(|p| p + 1);
             outcomes[m].push(Outcome { rank });
             shown[m].extend(list.iter().take(options.k));
@@ -310,6 +428,8 @@ pub fn evaluate(
         users_with_text,
         methods,
         polarity: polarity_report(rec, events, &vectors),
+        collaborative: collab_report,
+        split,
     })
 }
 
