@@ -6,6 +6,7 @@
 //! what happened, so a GPU fault never panics: it comes back as a
 //! [`GpuError`], and callers fall back to the CPU path.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -59,6 +60,9 @@ pub struct GpuContext {
     lost: Arc<AtomicBool>,
     uncaptured: Arc<Mutex<Option<String>>>,
     fault: Mutex<Option<Fault>>,
+    /// One piece of GPU work at a time: error scopes are a per-device stack,
+    /// so interleaved async calls would pop each other's scopes.
+    gate: Gate,
 }
 
 impl std::fmt::Debug for GpuContext {
@@ -128,6 +132,7 @@ impl GpuContext {
             lost,
             uncaptured,
             fault: Mutex::new(None),
+            gate: Gate::default(),
         })
     }
 
@@ -250,6 +255,7 @@ impl GpuContext {
         encode: impl FnOnce(&mut wgpu::CommandEncoder),
         sources: &[(&wgpu::Buffer, u64)],
     ) -> Result<Vec<Vec<u8>>, GpuError> {
+        let _turn = self.gate.enter().await;
         self.check()?;
         let total: u64 = sources.iter().map(|(_, n)| n.div_ceil(4) * 4).sum();
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
@@ -305,6 +311,59 @@ impl GpuContext {
         staging.unmap();
         self.check()?;
         Ok(out)
+    }
+}
+
+/// An async mutual exclusion without a runtime: waiters queue their wakers.
+#[derive(Default)]
+struct Gate {
+    state: Mutex<(bool, VecDeque<Waker>)>,
+}
+
+impl Gate {
+    fn enter(&self) -> Enter<'_> {
+        Enter { gate: self }
+    }
+}
+
+/// Resolves to a [`Turn`] once the gate is free.
+struct Enter<'a> {
+    gate: &'a Gate,
+}
+
+impl<'a> Future for Enter<'a> {
+    type Output = Turn<'a>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Turn<'a>> {
+        let gate = self.gate;
+        let Ok(mut state) = gate.state.lock() else {
+            // A poisoned lock means a panic elsewhere; go ahead rather than hang.
+            return Poll::Ready(Turn { gate: None });
+        };
+        if state.0 {
+            state.1.push_back(cx.waker().clone());
+            Poll::Pending
+        } else {
+            state.0 = true;
+            Poll::Ready(Turn { gate: Some(gate) })
+        }
+    }
+}
+
+/// Holds the gate until dropped, then wakes the waiters (one wins, the rest queue again).
+struct Turn<'a> {
+    gate: Option<&'a Gate>,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if let Some(gate) = self.gate {
+            if let Ok(mut state) = gate.state.lock() {
+                state.0 = false;
+                for waiter in state.1.drain(..) {
+                    waiter.wake();
+                }
+            }
+        }
     }
 }
 

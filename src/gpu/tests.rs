@@ -125,6 +125,38 @@ fn check_scoring(ctx: &GpuContext, gpu: &GpuCatalogue, m: ItemMatrix<'_>) {
     ));
 }
 
+#[test]
+fn concurrent_calls_take_turns_and_stay_correct() {
+    let Some(ctx) = context() else { return };
+    let dims = 64;
+    let (values, scales) = catalogue(5_000, dims);
+    let m = ItemMatrix {
+        values: &values,
+        scales: &scales,
+        dims,
+    };
+    let gpu = GpuCatalogue::upload(&ctx, m).unwrap();
+    let dirs = unit_vectors(4, dims, 5);
+    let kernel = Kernel::detect();
+    std::thread::scope(|scope| {
+        for d in &dirs {
+            let (ctx, gpu) = (&ctx, &gpu);
+            scope.spawn(move || {
+                let mut cpu = vec![Vec::new()];
+                m.score_all(kernel, &[Query::new(d)], &mut cpu);
+                let want: Vec<usize> = top_k(cpu[0].iter().copied().enumerate(), 10)
+                    .into_iter()
+                    .map(|p| p.0)
+                    .collect();
+                for _ in 0..10 {
+                    let got = pollster::block_on(gpu.top_k(ctx, d, 10)).unwrap();
+                    assert_eq!(got.iter().map(|p| p.0).collect::<Vec<_>>(), want);
+                }
+            });
+        }
+    });
+}
+
 fn texts() -> Vec<String> {
     let mut t: Vec<String> = [
         "the film",

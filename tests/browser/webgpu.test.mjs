@@ -89,7 +89,10 @@ async function rankings(page, { fault } = {}) {
     const cpu = engine.recommend(options);
     if (fault) engine.injectGpuFault(fault, 0);
     const gpu = await engine.recommendAsync(options);
+    // Calls in flight together take turns on the device (its error scopes are one stack).
+    const together = await Promise.all([1, 2, 3].map(() => engine.recommendAsync(options)));
     return {
+      together: together.map((list) => list.map((r) => r.id)),
       backend,
       after: engine.backend,
       events: engine.takeBackendEvents(),
@@ -101,6 +104,7 @@ async function rankings(page, { fault } = {}) {
 
 function sameRanking(r) {
   assert.equal(r.gpu.length, 10);
+  for (const ids of r.together) assert.deepEqual(ids, r.cpu.map((x) => x[0]), "concurrent calls");
   assert.deepEqual(r.gpu.map((x) => x[0]), r.cpu.map((x) => x[0]), "same top-10");
   r.gpu.forEach((x, i) => assert.ok(Math.abs(x[1] - r.cpu[i][1]) <= 1e-3, `score ${x[1]} vs ${r.cpu[i][1]}`));
 }
@@ -125,6 +129,7 @@ test("a GPU fault while scoring in Chromium: same ranking from the CPU, backend 
 
 test("the demo shop with ?backend=gpu scores on WebGPU and recommends", async () => {
   const page = await browser.newPage();
+  page.on("console", (m) => m.type() === "warning" && console.log(`shop: ${m.text()}`));
   await page.goto(`${server.url}/?backend=gpu`);
   await page.waitForSelector("#shop:not([hidden])", { timeout: 180_000 });
   assert.equal(await page.textContent("#backend"), "gpu");
