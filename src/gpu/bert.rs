@@ -287,24 +287,29 @@ impl GpuBert {
         let p = &self.pipelines;
         let device = ctx.device();
         // (pipeline, bind group, grid) per dispatch, in order.
-        let mut steps: Vec<(&wgpu::ComputePipeline, wgpu::BindGroup, (u32, u32))> = Vec::new();
-        let gemm_grid = |l: &GpuLinear| (l.outputs.div_ceil(TILE), t.div_ceil(TILE));
-        let mut params = Vec::new();
-        for layer in &self.layers {
-            let qkv_params = gemm_params(&layer.qkv, false);
-            let out_params = gemm_params(&layer.attn_out, false);
-            let up_params = gemm_params(&layer.up, true);
-            let down_params = gemm_params(&layer.down, false);
-            let l = &layer.qkv;
-            steps.push((
+        type Step<'s> = (&'s wgpu::ComputePipeline, wgpu::BindGroup, (u32, u32));
+        let mut steps: Vec<Step<'_>> = Vec::new();
+        // y = x·Wᵀ + b (GELU when `gelu`), with this call's params for the layer shape.
+        let gemm = |l: &GpuLinear, gelu: bool, x: &wgpu::Buffer, y: &wgpu::Buffer| -> Step<'_> {
+            let params = gemm_params(l, gelu);
+            let group = bind(
+                device,
                 &p.gemm,
-                bind(
-                    device,
-                    &p.gemm,
-                    &[&qkv_params, &hidden, &l.weights, &l.scales, &l.bias, &qkv],
-                ),
-                gemm_grid(l),
-            ));
+                &[&params, x, &l.weights, &l.scales, &l.bias, y],
+            );
+            (&p.gemm, group, (l.outputs.div_ceil(TILE), t.div_ceil(TILE)))
+        };
+        // hidden = LayerNorm(hidden + projected).
+        let norm = |n: &GpuNorm| -> Step<'_> {
+            let group = bind(
+                device,
+                &p.norm,
+                &[&norm_params, &hidden, &projected, &n.gamma, &n.beta],
+            );
+            (&p.norm, group, (ngx, ngy))
+        };
+        for layer in &self.layers {
+            steps.push(gemm(&layer.qkv, false, &hidden, &qkv));
             steps.push((
                 &p.attention,
                 bind(
@@ -314,71 +319,11 @@ impl GpuBert {
                 ),
                 grid((t * self.heads).div_ceil(64)),
             ));
-            let l = &layer.attn_out;
-            steps.push((
-                &p.gemm,
-                bind(
-                    device,
-                    &p.gemm,
-                    &[
-                        &out_params,
-                        &context,
-                        &l.weights,
-                        &l.scales,
-                        &l.bias,
-                        &projected,
-                    ],
-                ),
-                gemm_grid(l),
-            ));
-            let n = &layer.attn_norm;
-            steps.push((
-                &p.norm,
-                bind(
-                    device,
-                    &p.norm,
-                    &[&norm_params, &hidden, &projected, &n.gamma, &n.beta],
-                ),
-                (ngx, ngy),
-            ));
-            let l = &layer.up;
-            steps.push((
-                &p.gemm,
-                bind(
-                    device,
-                    &p.gemm,
-                    &[&up_params, &hidden, &l.weights, &l.scales, &l.bias, &inner],
-                ),
-                gemm_grid(l),
-            ));
-            let l = &layer.down;
-            steps.push((
-                &p.gemm,
-                bind(
-                    device,
-                    &p.gemm,
-                    &[
-                        &down_params,
-                        &inner,
-                        &l.weights,
-                        &l.scales,
-                        &l.bias,
-                        &projected,
-                    ],
-                ),
-                gemm_grid(l),
-            ));
-            let n = &layer.out_norm;
-            steps.push((
-                &p.norm,
-                bind(
-                    device,
-                    &p.norm,
-                    &[&norm_params, &hidden, &projected, &n.gamma, &n.beta],
-                ),
-                (ngx, ngy),
-            ));
-            params.extend([qkv_params, out_params, up_params, down_params]);
+            steps.push(gemm(&layer.attn_out, false, &context, &projected));
+            steps.push(norm(&layer.attn_norm));
+            steps.push(gemm(&layer.up, true, &hidden, &inner));
+            steps.push(gemm(&layer.down, false, &inner, &projected));
+            steps.push(norm(&layer.out_norm));
         }
         steps.push((
             &p.pool,
@@ -397,7 +342,6 @@ impl GpuBert {
                 &[(&pooled, bytes)],
             )
             .await?;
-        drop(params);
         Ok(f32s(&out[0]))
     }
 }
