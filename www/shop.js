@@ -141,13 +141,7 @@ async function main() {
   });
   shop.rec = rec;
   $("backend").textContent = rec.backend;
-  $("loading").hidden = true;
-  $("shop").hidden = false;
-  renderProfile(await rec.profile());
-  await refresh();
-  readyAt = performance.now();
-  setInterval(countRequests, 500);
-
+  // Wire every control before the shop shows: an Enter in the wish box must never submit natively.
   $("ask-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const text = $("ask").value.trim();
@@ -174,6 +168,12 @@ async function main() {
       $("status").textContent = `That file is not a profile for this shop: ${err.message}`;
     }
   });
+  $("loading").hidden = true;
+  $("shop").hidden = false;
+  renderProfile(await rec.profile());
+  await refresh();
+  readyAt = performance.now();
+  setInterval(countRequests, 500);
   shop.refresh = refresh;
   shop.state = "ready";
 }

@@ -129,13 +129,18 @@ test("a GPU fault while scoring in Chromium: same ranking from the CPU, backend 
 
 test("the demo shop with ?backend=gpu scores on WebGPU and recommends", async () => {
   const page = await browser.newPage();
-  page.on("console", (m) => m.type() === "warning" && console.log(`shop: ${m.text()}`));
+  const messages = [];
+  page.on("console", (m) => messages.push(`${m.type()}: ${m.text()}`));
   await page.goto(`${server.url}/?backend=gpu`);
-  await page.waitForSelector("#shop:not([hidden])", { timeout: 180_000 });
+  // "ready" once every control is wired (an Enter before that would submit the form natively).
+  await page.waitForFunction(() => window.localrecShop?.state !== "loading", null, { timeout: 180_000 });
+  assert.equal(await page.evaluate(() => window.localrecShop.state), "ready");
   assert.equal(await page.textContent("#backend"), "gpu");
+  const before = await page.evaluate(() => window.localrecShop.results.map((r) => r.id).join());
   await page.fill("#ask", "an animated film for kids");
   await page.press("#ask", "Enter");
-  await page.waitForFunction(() => document.querySelectorAll("#results li, #results article").length > 0, null, { timeout: 120_000 });
-  assert.equal(await page.textContent("#backend"), "gpu");
+  // Wait until the ranking reflects the wish (the cold-start list is already on screen).
+  await page.waitForFunction((b) => window.localrecShop.results.map((r) => r.id).join() !== b, before, { timeout: 120_000 });
+  assert.equal(await page.textContent("#backend"), "gpu", messages.join("\n"));
   await page.close();
 });
