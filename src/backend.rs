@@ -122,47 +122,21 @@ pub enum BackendEvent {
     },
 }
 
-/// The GPU side of an encoder: context, resident weights, choice and health.
-pub(crate) struct GpuPath {
-    pub(crate) ctx: Arc<GpuContext>,
-    pub(crate) model: GpuBert,
-    choice: Mutex<BackendChoice>,
+/// Whether a GPU path has failed, and the events it has to report: shared by
+/// the encoder's and the scorer's GPU paths.
+#[derive(Default)]
+struct Health {
     failed: AtomicBool,
     events: Mutex<Vec<BackendEvent>>,
 }
 
-impl GpuPath {
-    pub(crate) fn new(ctx: Arc<GpuContext>, model: GpuBert) -> Self {
-        Self {
-            ctx,
-            model,
-            choice: Mutex::new(BackendChoice::CPU),
-            failed: AtomicBool::new(false),
-            events: Mutex::new(Vec::new()),
-        }
+impl Health {
+    fn failed(&self) -> bool {
+        self.failed.load(Ordering::SeqCst)
     }
 
-    /// The choice now in force (all CPU after a fault).
-    pub(crate) fn choice(&self) -> BackendChoice {
-        if self.failed.load(Ordering::SeqCst) {
-            return BackendChoice::CPU;
-        }
-        self.choice.lock().map(|c| *c).unwrap_or(BackendChoice::CPU)
-    }
-
-    pub(crate) fn set_choice(&self, choice: BackendChoice, calibration: Option<Calibration>) {
-        if let Ok(mut c) = self.choice.lock() {
-            *c = choice;
-        }
-        self.push(BackendEvent::Selected {
-            adapter: self.ctx.adapter().name.clone(),
-            choice,
-            calibration,
-        });
-    }
-
-    /// Records a GPU fault: from now on everything runs on the CPU.
-    pub(crate) fn fail(&self, reason: String) {
+    /// Records a GPU fault once: from now on that path runs on the CPU.
+    fn fail(&self, reason: String) {
         if !self.failed.swap(true, Ordering::SeqCst) {
             self.push(BackendEvent::FellBack { reason });
         }
@@ -174,11 +148,58 @@ impl GpuPath {
         }
     }
 
-    pub(crate) fn take_events(&self) -> Vec<BackendEvent> {
+    fn take_events(&self) -> Vec<BackendEvent> {
         self.events
             .lock()
             .map(|mut e| std::mem::take(&mut *e))
             .unwrap_or_default()
+    }
+}
+
+/// The GPU side of an encoder: context, resident weights, choice and health.
+pub(crate) struct GpuPath {
+    pub(crate) ctx: Arc<GpuContext>,
+    pub(crate) model: GpuBert,
+    choice: Mutex<BackendChoice>,
+    health: Health,
+}
+
+impl GpuPath {
+    pub(crate) fn new(ctx: Arc<GpuContext>, model: GpuBert) -> Self {
+        Self {
+            ctx,
+            model,
+            choice: Mutex::new(BackendChoice::CPU),
+            health: Health::default(),
+        }
+    }
+
+    /// The choice now in force (all CPU after a fault).
+    pub(crate) fn choice(&self) -> BackendChoice {
+        if self.health.failed() {
+            return BackendChoice::CPU;
+        }
+        self.choice.lock().map(|c| *c).unwrap_or(BackendChoice::CPU)
+    }
+
+    pub(crate) fn set_choice(&self, choice: BackendChoice, calibration: Option<Calibration>) {
+        if let Ok(mut c) = self.choice.lock() {
+            *c = choice;
+        }
+        self.health.push(BackendEvent::Selected {
+            adapter: self.ctx.adapter().name.clone(),
+            choice,
+            calibration,
+        });
+    }
+
+    /// Records a GPU fault: from now on everything runs on the CPU.
+    pub(crate) fn fail(&self, reason: String) {
+        self.health.fail(reason);
+    }
+
+    pub(crate) fn take_events(&self) -> Vec<BackendEvent> {
+        self.health.take_events()
     }
 }
 
@@ -247,8 +268,7 @@ pub struct CatalogueScoring {
     ctx: Arc<GpuContext>,
     catalogue: crate::gpu::GpuCatalogue,
     choice: Backend,
-    failed: AtomicBool,
-    events: Mutex<Vec<BackendEvent>>,
+    health: Health,
 }
 
 impl std::fmt::Debug for CatalogueScoring {
@@ -272,12 +292,13 @@ impl CatalogueScoring {
             ctx,
             catalogue,
             choice: Backend::CpuSimd,
-            failed: AtomicBool::new(false),
-            events: Mutex::new(Vec::new()),
+            health: Health::default(),
         };
         let (choice, calibration) = match preference {
             BackendPreference::Cpu => (Backend::CpuSimd, None),
             BackendPreference::Gpu => (Backend::Gpu, None),
+            // Nothing to time on an empty catalogue: the CPU has nothing to do either.
+            BackendPreference::Auto if index.is_empty() => (Backend::CpuSimd, None),
             BackendPreference::Auto => {
                 let probe: Vec<f32> = index.vector(0);
                 let m = index.matrix();
@@ -294,7 +315,7 @@ impl CatalogueScoring {
                         vector: &probe,
                         weight: 1.0,
                     }];
-                    let gpu = scoring.gpu_scores(&one, &[], 0.0).await;
+                    let gpu = scoring.catalogue.scores(&scoring.ctx, &one, &[], 0.0).await;
                     let gpu_ms = clock.elapsed_ms();
                     if gpu.is_err() {
                         ms = [0.0, f64::INFINITY];
@@ -321,7 +342,7 @@ impl CatalogueScoring {
             }
         };
         scoring.choice = choice;
-        scoring.push(BackendEvent::Selected {
+        scoring.health.push(BackendEvent::Selected {
             adapter: scoring.ctx.adapter().name.clone(),
             choice: BackendChoice {
                 single: choice,
@@ -334,7 +355,7 @@ impl CatalogueScoring {
 
     /// The path in force (the CPU after a GPU fault).
     pub fn backend(&self) -> Backend {
-        if self.failed.load(Ordering::SeqCst) {
+        if self.health.failed() {
             Backend::CpuSimd
         } else {
             self.choice
@@ -348,27 +369,7 @@ impl CatalogueScoring {
 
     /// Events since the last call (selection, fallback).
     pub fn take_events(&self) -> Vec<BackendEvent> {
-        self.events
-            .lock()
-            .map(|mut e| std::mem::take(&mut *e))
-            .unwrap_or_default()
-    }
-
-    fn push(&self, event: BackendEvent) {
-        if let Ok(mut e) = self.events.lock() {
-            e.push(event);
-        }
-    }
-
-    async fn gpu_scores(
-        &self,
-        interests: &[WeightedQuery<'_>],
-        negatives: &[WeightedQuery<'_>],
-        margin: f32,
-    ) -> Result<crate::gpu::ItemScores, crate::gpu::GpuError> {
-        self.catalogue
-            .scores(&self.ctx, interests, negatives, margin)
-            .await
+        self.health.take_events()
     }
 
     /// The top items for `profile`, as [`crate::Recommender::recommend`]
@@ -380,7 +381,6 @@ impl CatalogueScoring {
         profile: &crate::IntentProfile,
         options: &crate::RankOptions,
     ) -> crate::Result<Vec<crate::Recommendation>> {
-        let ranker = crate::Ranker::new(rec.index());
         if self.backend() != Backend::Gpu || self.catalogue.rows() != rec.index().len() {
             return rec.recommend(profile, options);
         }
@@ -390,22 +390,19 @@ impl CatalogueScoring {
         let (gains, strengths) = crate::Ranker::direction_weights(&directions);
         let interests = weighted(&directions.interests, gains);
         let negatives = weighted(&directions.negatives, strengths);
-        match self
-            .gpu_scores(&interests, &negatives, options.negative_margin)
-            .await
-        {
-            Ok(scores) => ranker
+        let scores = self
+            .catalogue
+            .scores(&self.ctx, &interests, &negatives, options.negative_margin)
+            .await;
+        match scores {
+            Ok(scores) => crate::Ranker::new(rec.index())
                 .with_item_scores(crate::ranker::ItemScoresRef {
                     positive: &scores.positive,
                     push: &scores.push,
                 })?
                 .rank(profile, options),
             Err(e) => {
-                if !self.failed.swap(true, Ordering::SeqCst) {
-                    self.push(BackendEvent::FellBack {
-                        reason: e.to_string(),
-                    });
-                }
+                self.health.fail(e.to_string());
                 rec.recommend(profile, options)
             }
         }
