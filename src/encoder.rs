@@ -257,7 +257,7 @@ mod gpu_path {
             preference: BackendPreference,
         ) -> Result<BackendChoice> {
             if preference == BackendPreference::Cpu {
-                self.set_gpu_path(None);
+                self.detach_gpu();
                 return Ok(BackendChoice::CPU);
             }
             let attached = match &self.model {
@@ -299,6 +299,11 @@ mod gpu_path {
             gpu.set_choice(choice, calibration);
             self.set_gpu_path(Some(gpu));
             Ok(choice)
+        }
+
+        /// Back to the CPU for everything; the GPU's buffers are released.
+        pub fn detach_gpu(&self) {
+            self.set_gpu_path(None);
         }
 
         pub(super) fn gpu_path(&self) -> Option<Arc<GpuPath>> {
@@ -390,9 +395,6 @@ mod gpu_path {
             let batch: Vec<&[u32]> = vec![&long; BATCH];
             let mut ms = [0f64; 4];
             for (slot, rows) in [(0, &single), (2, &batch)] {
-                let x = model
-                    .embeddings(rows)
-                    .map_err(|e| GpuError::Shape(e.to_string()))?;
                 let lens: Vec<usize> = rows.iter().map(|r| r.len()).collect();
                 for measure in [false, true] {
                     let clock = Stopwatch::start();
@@ -400,7 +402,11 @@ mod gpu_path {
                         .embed(rows)
                         .map_err(|e| GpuError::Shape(e.to_string()))?;
                     let cpu = clock.elapsed_ms();
+                    // The GPU path as it runs: the embedding lookup on the CPU, then the layers.
                     let clock = Stopwatch::start();
+                    let x = model
+                        .embeddings(rows)
+                        .map_err(|e| GpuError::Shape(e.to_string()))?;
                     gpu.model.forward(&gpu.ctx, &x, &lens).await?;
                     let gpu_ms = clock.elapsed_ms();
                     if measure {

@@ -126,7 +126,7 @@ impl JsEncoder {
 impl JsEncoder {
     /// Attaches WebGPU when the browser has it: `"auto"` (default) times both
     /// paths and picks per single text and per batch, `"gpu"` forces the GPU,
-    /// `"cpu"` keeps the CPU. Resolves to `{ single, batch }` (`"gpu"` or `"cpu-simd"`);
+    /// `"cpu"` detaches any GPU. Resolves to `{ single, batch }` (`"gpu"` or `"cpu-simd"`);
     /// with `"auto"` a browser without WebGPU simply stays on the CPU.
     #[wasm_bindgen(js_name = useGpu)]
     pub fn use_gpu(&self, preference: Option<String>) -> js_sys::Promise {
@@ -139,7 +139,10 @@ impl JsEncoder {
                     .use_gpu(ctx, preference)
                     .await
                     .map_err(|e| JsValue::from(to_js(e)))?,
-                None => BackendChoice::CPU,
+                None => {
+                    inner.detach_gpu();
+                    BackendChoice::CPU
+                }
             };
             to_js_value(&choice).map_err(JsValue::from)
         })

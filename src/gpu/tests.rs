@@ -181,7 +181,7 @@ fn the_gpu_encoder_matches_the_cpu_encoder() {
     let Some(ctx) = context() else { return };
     let cpu = Encoder::from_bundle(tiny_bundle(Quant::Int8, 5)).unwrap();
     let gpu = Encoder::from_bundle(tiny_bundle(Quant::Int8, 5)).unwrap();
-    let choice = pollster::block_on(gpu.use_gpu(ctx, BackendPreference::Gpu)).unwrap();
+    let choice = pollster::block_on(gpu.use_gpu(ctx.clone(), BackendPreference::Gpu)).unwrap();
     assert_eq!((choice.single, choice.batch), (Backend::Gpu, Backend::Gpu));
     let texts = texts();
     let expected = cpu.embed_batch(&texts).unwrap();
@@ -193,6 +193,10 @@ fn the_gpu_encoder_matches_the_cpu_encoder() {
     assert_eq!(gpu.backend().batch, Backend::Gpu, "no fallback happened");
     let single = gpu.embed("the film").unwrap();
     assert!(cosine(&single, expected.row(0).unwrap()) >= 0.9999);
+    // Asking for the CPU detaches the GPU.
+    let cpu_only = pollster::block_on(gpu.use_gpu(ctx, BackendPreference::Cpu)).unwrap();
+    assert_eq!(cpu_only.batch, Backend::CpuSimd);
+    assert!(gpu.gpu_context().is_none());
 }
 
 #[test]
