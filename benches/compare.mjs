@@ -7,7 +7,8 @@
 //             transformers.js' own pipeline only offers native onnxruntime in
 //             Node, so the wasm side there is onnxruntime-web driven directly.
 //             Also our own f32 forward (the f32 bundle), which int8 must beat.
-//   Chromium: localrec wasm  vs  transformers.js' pipeline (device "wasm", q8).
+//   Chromium: localrec wasm, both builds (relaxed SIMD, which the package picks
+//             there, and simd128)  vs  transformers.js' pipeline (device "wasm", q8).
 //
 // One thread everywhere. Same texts (film extracts cut to 8, 32, 128 and 256
 // word pieces), batch 1 and 16, each side warmed up for a second, then
@@ -205,15 +206,15 @@ async function chromiumRun() {
     if (status !== "ready") throw new Error(status);
     const result = await page.evaluate(
       async ([source, args]) => {
-        const { ours, tjs, tokens } = window.encoders;
+        const { ours, oursRelaxed, tjs, tokens } = window.encoders;
         const bench = (0, eval)(`(${source})`);
-        return bench(args, { sides: { ours: async (t) => ours(t), tjs }, tokens });
+        return bench(args, { sides: { oursRelaxed: async (t) => oursRelaxed(t), tjs, ours: async (t) => ours(t) }, tokens });
       },
       [benchmark.toString(), args],
     );
     print(
       `Chromium ${await browser.version()} (headless), ${os.cpus()[0].model} (${os.cpus().length} cores), one thread each, ${runs} interleaved runs after a 1 s warm-up; ms per text, median (min–max)`,
-      { ours: "localrec wasm", tjs: "transformers.js q8 wasm" },
+      { oursRelaxed: "localrec wasm, relaxed SIMD", tjs: "transformers.js q8 wasm", ours: "localrec wasm, simd128" },
       result,
     );
   } finally {

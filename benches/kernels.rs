@@ -38,7 +38,9 @@ fn bench(c: &mut Criterion) {
             group.throughput(Throughput::Elements((rows * outputs * inputs) as u64));
             for &kernel in &kernels {
                 let id = BenchmarkId::new(format!("{name}/{kernel:?}"), rows);
-                group.bench_function(id, |b| b.iter(|| linear.forward(kernel, &q, &mut y)));
+                group.bench_function(id, |b| {
+                    b.iter(|| linear.forward(kernel, &q, &mut y).expect("forward"))
+                });
             }
         }
     }

@@ -24,6 +24,14 @@ export interface CreateOptions {
   worker?: Worker;
   /** URL of localrec_bg.wasm, when a bundler moves it. */
   wasm?: string | URL;
+  /** URL of localrec_relaxed_bg.wasm, when a bundler moves it. */
+  wasmRelaxed?: string | URL;
+  /**
+   * Which wasm build runs: "auto" (default: the relaxed-SIMD build where the browser
+   * validates relaxed SIMD, else simd128), "relaxed-simd" (an error without it) or
+   * "simd128" (the precise int8 product: min cosine 0.9986 against PyTorch instead of 0.9953).
+   */
+  simd?: "auto" | "relaxed-simd" | "simd128";
   /**
    * Which path scores the catalogue: "auto" (default: WebGPU if the browser has it and a
    * one-pass timing says it is faster), "gpu" (WebGPU, an error without it) or "cpu".
@@ -129,6 +137,8 @@ export declare class LocalRec extends EventTarget {
   static create(options: CreateOptions): Promise<LocalRec>;
   /** The path scoring the catalogue; a "backendchange" event says when a GPU fault moves it to the CPU. */
   readonly backend: "gpu" | "cpu-simd";
+  /** The wasm build running: "relaxed-simd" or "simd128". */
+  readonly simd: "relaxed-simd" | "simd128";
   readonly items: number;
   readonly persistent: boolean;
   feedback(event: Feedback): Promise<ProfileSummary>;

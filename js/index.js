@@ -15,7 +15,7 @@ export class LocalRec extends EventTarget {
 
   /** Starts the worker, downloads (or reads from cache) the model and catalogue, restores the profile. */
   static async create(options = {}) {
-    const { model, catalogue, onProgress, onWarning, onBackendChange, worker, wasm, backend = "auto" } = options;
+    const { model, catalogue, onProgress, onWarning, onBackendChange, worker, wasm, wasmRelaxed, simd = "auto", backend = "auto" } = options;
     const w = worker ?? new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     const rec = new LocalRec(w);
     if (onProgress) rec.addEventListener("progress", (e) => onProgress(e.detail));
@@ -25,7 +25,14 @@ export class LocalRec extends EventTarget {
     const base = globalThis.document?.baseURI ?? globalThis.location?.href;
     const absolute = (u) => (typeof u === "string" || u instanceof URL ? new URL(u, base).href : u);
     try {
-      rec.#info = await rec.#call("init", { model: absolute(model), catalogue: absolute(catalogue), wasm: wasm && absolute(wasm), backend });
+      rec.#info = await rec.#call("init", {
+        model: absolute(model),
+        catalogue: absolute(catalogue),
+        wasm: wasm && absolute(wasm),
+        wasmRelaxed: wasmRelaxed && absolute(wasmRelaxed),
+        simd,
+        backend,
+      });
     } catch (e) {
       w.terminate();
       throw e;
@@ -66,6 +73,10 @@ export class LocalRec extends EventTarget {
   /** Which path scores the catalogue: "gpu" (WebGPU) or "cpu-simd". */
   get backend() {
     return this.#info.backend;
+  }
+  /** The wasm build running: "relaxed-simd" (the faster narrow int8 product) or "simd128". */
+  get simd() {
+    return this.#info.simd;
   }
   /** Number of items in the catalogue. */
   get items() {

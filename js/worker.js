@@ -4,7 +4,8 @@
 // keeps the private profile in IndexedDB, and answers the page's requests.
 // Protocol: the page posts {id, op, args}; the worker answers {id, result} or
 // {id, error}, and posts {event, detail} for progress and warnings.
-import init, { Engine } from "../pkg/localrec.js";
+import init, { Engine, simdLevel } from "../pkg/localrec.js";
+import { chooseSimd } from "./simd.js";
 import { download } from "./download.js";
 
 const CACHE = "localrec-assets-v1";
@@ -108,11 +109,17 @@ async function loadEngine(model, catalogue) {
 }
 
 const ops = {
-  async init({ model, catalogue, wasm, backend = "auto" }) {
+  async init({ model, catalogue, wasm, wasmRelaxed, simd = "auto", backend = "auto" }) {
     if (typeof model !== "string" || typeof catalogue !== "string") {
       throw new Error("LocalRec.create needs `model` and `catalogue` URLs (strings)");
     }
-    await init(wasm ? { module_or_path: wasm } : undefined);
+    // Literal URLs, so bundlers emit both builds.
+    const build = chooseSimd(simd);
+    const url =
+      build === "relaxed-simd"
+        ? (wasmRelaxed ?? new URL("../pkg/localrec_relaxed_bg.wasm", import.meta.url))
+        : (wasm ?? new URL("../pkg/localrec_bg.wasm", import.meta.url));
+    await init({ module_or_path: url });
     engine = await loadEngine(model, catalogue);
     if (!["auto", "gpu", "cpu"].includes(backend)) throw new Error(`LocalRec.create: backend must be "auto", "gpu" or "cpu", not ${JSON.stringify(backend)}`);
     await engine.useGpu(backend);
@@ -132,7 +139,7 @@ const ops = {
       db = null;
       emit("warning", { message: `IndexedDB unavailable (${e?.message ?? e}); the profile lives in memory only` });
     }
-    return { items: engine.items, backend: engine.backend, dims: engine.dims, persistent: db !== null };
+    return { items: engine.items, backend: engine.backend, simd: simdLevel(), dims: engine.dims, persistent: db !== null };
   },
   async feedback(event) {
     engine.feedback(event);

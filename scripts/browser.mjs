@@ -23,13 +23,14 @@ export async function launchChromium({ webgpu = false } = {}) {
 }
 
 /** Opens the encoder page (www/encoder.html) and waits until its encoder is loaded; returns the page. */
-export async function openEncoderPage(browser, baseUrl, { model, backend } = {}) {
+export async function openEncoderPage(browser, baseUrl, { model, backend, simd } = {}) {
   const page = await browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e));
   const params = new URLSearchParams();
   if (model) params.set("model", model);
   if (backend) params.set("backend", backend);
+  if (simd) params.set("simd", simd);
   const query = params.size ? `?${params}` : "";
   await page.goto(`${baseUrl}/encoder.html${query}`);
   await page.waitForFunction(() => window.localrecDemo?.state !== "loading", null, { timeout: 120_000 });

@@ -11,6 +11,7 @@
 use crate::bert::{mean_pool_normalised, BertModel, TokenBatch};
 use crate::bundle::{ModelBundle, Quant};
 use crate::error::Result;
+use crate::gemm::Scheme;
 use crate::int8_bert::Int8Bert;
 use crate::tokenize::TextTokenizer;
 
@@ -23,9 +24,9 @@ enum Model {
 }
 
 impl Model {
-    fn load(bundle: ModelBundle) -> Result<Self> {
+    fn load(bundle: ModelBundle, scheme: Scheme) -> Result<Self> {
         Ok(match bundle.quant() {
-            Quant::Int8 => Model::Int8(Int8Bert::load(bundle)?),
+            Quant::Int8 => Model::Int8(Int8Bert::load_for(bundle, scheme)?),
             Quant::F32 => Model::F32(BertModel::load(bundle)?),
         })
     }
@@ -142,13 +143,20 @@ impl Encoder {
 
     /// Loads the encoder from a validated bundle.
     pub fn from_bundle(bundle: ModelBundle) -> Result<Self> {
+        Self::from_bundle_for(bundle, Scheme::for_build())
+    }
+
+    /// Loads the encoder with a chosen int8 GEMM [`Scheme`] instead of this
+    /// build's (natively, to measure the relaxed-SIMD build's narrow product;
+    /// f32 bundles ignore it).
+    pub fn from_bundle_for(bundle: ModelBundle, scheme: Scheme) -> Result<Self> {
         let tokenizer = bundle.tokenizer().clone();
         let dims = bundle.config().hidden_size;
         let quant = bundle.quant();
         let model_id = bundle.model_id().to_string();
         Ok(Self {
             tokenizer,
-            model: Model::load(bundle)?,
+            model: Model::load(bundle, scheme)?,
             dims,
             quant,
             model_id,
@@ -170,6 +178,14 @@ impl Encoder {
     /// Length of every embedding.
     pub fn dims(&self) -> usize {
         self.dims
+    }
+
+    /// The int8 GEMM scheme this encoder runs (`None` for f32 bundles).
+    pub fn gemm_scheme(&self) -> Option<Scheme> {
+        match &self.model {
+            Model::Int8(model) => Some(model.scheme()),
+            Model::F32(_) => None,
+        }
     }
     /// How the bundle's weights were stored.
     pub fn quant(&self) -> Quant {

@@ -12,7 +12,7 @@ use candle_core::{Device, Tensor};
 use crate::bundle::ModelBundle;
 use crate::config::BertConfig;
 use crate::error::{Error, Result};
-use crate::gemm::{PackedLinear, QuantizedRows};
+use crate::gemm::{PackedLinear, QuantizedRows, Scheme};
 use crate::ops::{self, MatRef};
 use crate::scoring::Kernel;
 
@@ -59,12 +59,13 @@ fn linear(
     names: &[String],
     outputs: usize,
     inputs: usize,
+    scheme: Scheme,
 ) -> Result<PackedLinear> {
     let mut bias = Vec::with_capacity(outputs);
     for name in names {
         bias.extend(dense(bundle, &format!("{name}.bias"))?);
     }
-    PackedLinear::from_q8_0(&q8_0_rows(bundle, names)?, outputs, inputs, bias)
+    PackedLinear::pack(&q8_0_rows(bundle, names)?, outputs, inputs, bias, scheme)
 }
 
 /// One transformer layer.
@@ -78,16 +79,27 @@ pub(crate) struct Layer {
 }
 
 impl Layer {
-    fn load(bundle: &ModelBundle, config: &BertConfig, index: usize) -> Result<Self> {
+    fn load(
+        bundle: &ModelBundle,
+        config: &BertConfig,
+        index: usize,
+        scheme: Scheme,
+    ) -> Result<Self> {
         let p = format!("encoder.layer.{index}");
         let (h, i) = (config.hidden_size, config.intermediate_size);
         let qkv = ["query", "key", "value"].map(|n| format!("{p}.attention.self.{n}"));
         Ok(Self {
-            qkv: linear(bundle, &qkv, 3 * h, h)?,
-            attn_out: linear(bundle, &[format!("{p}.attention.output.dense")], h, h)?,
+            qkv: linear(bundle, &qkv, 3 * h, h, scheme)?,
+            attn_out: linear(
+                bundle,
+                &[format!("{p}.attention.output.dense")],
+                h,
+                h,
+                scheme,
+            )?,
             attn_norm: Norm::load(bundle, &format!("{p}.attention.output.LayerNorm"))?,
-            up: linear(bundle, &[format!("{p}.intermediate.dense")], i, h)?,
-            down: linear(bundle, &[format!("{p}.output.dense")], h, i)?,
+            up: linear(bundle, &[format!("{p}.intermediate.dense")], i, h, scheme)?,
+            down: linear(bundle, &[format!("{p}.output.dense")], h, i, scheme)?,
             out_norm: Norm::load(bundle, &format!("{p}.output.LayerNorm"))?,
         })
     }
@@ -118,14 +130,22 @@ pub(crate) struct Int8Bert {
     max_positions: usize,
     pub(crate) eps: f32,
     kernel: Kernel,
+    scheme: Scheme,
 }
 
 impl Int8Bert {
-    /// Builds the model from a validated int8 bundle (linear weights `Q8_0`).
-    pub fn load(mut bundle: ModelBundle) -> Result<Self> {
+    /// Builds the model from a validated int8 bundle (linear weights `Q8_0`)
+    /// for this build's GEMM [`Scheme`].
+    #[cfg(test)]
+    pub fn load(bundle: ModelBundle) -> Result<Self> {
+        Self::load_for(bundle, Scheme::for_build())
+    }
+
+    /// Builds the model for a given GEMM scheme (tests run both natively).
+    pub fn load_for(mut bundle: ModelBundle, scheme: Scheme) -> Result<Self> {
         let config = bundle.config().clone();
         let layers = (0..config.num_hidden_layers)
-            .map(|i| Layer::load(&bundle, &config, i))
+            .map(|i| Layer::load(&bundle, &config, i, scheme))
             .collect::<Result<Vec<_>>>()?;
         let types = dense(&bundle, "embeddings.token_type_embeddings.weight")?;
         Ok(Self {
@@ -140,7 +160,13 @@ impl Int8Bert {
             max_positions: config.max_position_embeddings,
             eps: config.layer_norm_eps as f32,
             kernel: Kernel::detect(),
+            scheme,
         })
+    }
+
+    /// The GEMM scheme this model runs.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
     }
 
     /// Uses this kernel instead of the detected one (tests compare them).
@@ -157,7 +183,7 @@ impl Int8Bert {
         let mut x = self.embeddings(rows)?;
         let mut scratch = Scratch::default();
         for layer in &self.layers {
-            self.layer(layer, rows, &mut x, &mut scratch);
+            self.layer(layer, rows, &mut x, &mut scratch)?;
         }
         let mut out = vec![0f32; rows.len() * h];
         let mut start = 0;
@@ -216,27 +242,29 @@ impl Int8Bert {
         Ok(x)
     }
 
-    fn layer(&self, layer: &Layer, rows: &[&[u32]], x: &mut [f32], s: &mut Scratch) {
-        let h = self.hidden;
-        s.quantized.quantize(x, h);
-        layer.qkv.forward(self.kernel, &s.quantized, &mut s.qkv);
+    fn layer(&self, layer: &Layer, rows: &[&[u32]], x: &mut [f32], s: &mut Scratch) -> Result<()> {
+        let (h, scheme) = (self.hidden, self.scheme);
+        s.quantized.quantize_for(scheme, x, h);
+        layer.qkv.forward(self.kernel, &s.quantized, &mut s.qkv)?;
         self.attention(rows, s);
-        s.quantized.quantize(&s.context, h);
+        s.quantized.quantize_for(scheme, &s.context, h);
         layer
             .attn_out
-            .forward(self.kernel, &s.quantized, &mut s.projected);
+            .forward(self.kernel, &s.quantized, &mut s.projected)?;
         ops::add_in_place(x, &s.projected);
         ops::layer_norm_rows(x, &layer.attn_norm.gamma, &layer.attn_norm.beta, self.eps);
 
-        s.quantized.quantize(x, h);
-        layer.up.forward(self.kernel, &s.quantized, &mut s.inner);
+        s.quantized.quantize_for(scheme, x, h);
+        layer.up.forward(self.kernel, &s.quantized, &mut s.inner)?;
         ops::gelu_in_place(&mut s.inner);
-        s.quantized.quantize(&s.inner, layer.up.outputs());
+        s.quantized
+            .quantize_for(scheme, &s.inner, layer.up.outputs());
         layer
             .down
-            .forward(self.kernel, &s.quantized, &mut s.projected);
+            .forward(self.kernel, &s.quantized, &mut s.projected)?;
         ops::add_in_place(x, &s.projected);
         ops::layer_norm_rows(x, &layer.out_norm.gamma, &layer.out_norm.beta, self.eps);
+        Ok(())
     }
 
     /// Scaled dot-product attention per text and head, from `s.qkv`
@@ -317,14 +345,18 @@ mod tests {
             .to_vec2::<f32>()
             .unwrap();
         let kernels = [Kernel::Portable, Kernel::detect()];
-        for kernel in kernels {
-            let model = Int8Bert::load(tiny_bundle(Quant::Int8, 3))
-                .unwrap()
-                .with_kernel(kernel);
-            let got = model.embed(&refs).unwrap();
-            for (i, e) in expected.iter().enumerate() {
-                let c = cosine(&got[i * e.len()..(i + 1) * e.len()], e);
-                assert!(c > 0.9999, "{kernel:?} row {i}: cosine {c}");
+        // The narrow product trades precision for speed: 7-bit weights, 8-bit activations.
+        for (scheme, bound) in [(Scheme::Wide, 0.9999), (Scheme::Narrow, 0.999)] {
+            for kernel in kernels {
+                let model = Int8Bert::load_for(tiny_bundle(Quant::Int8, 3), scheme)
+                    .unwrap()
+                    .with_kernel(kernel);
+                assert_eq!(model.scheme(), scheme);
+                let got = model.embed(&refs).unwrap();
+                for (i, e) in expected.iter().enumerate() {
+                    let c = cosine(&got[i * e.len()..(i + 1) * e.len()], e);
+                    assert!(c > bound, "{scheme:?} {kernel:?} row {i}: cosine {c}");
+                }
             }
         }
         // A text alone equals the same text in a batch (no padding, no cross-talk).

@@ -13,6 +13,17 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// Which SIMD this module was built for: `"relaxed-simd"` (the narrow int8
+/// product on `i32x4.relaxed_dot_i8x16_i7x16_add_s`) or `"simd128"`.
+#[wasm_bindgen(js_name = simdLevel)]
+pub fn simd_level() -> String {
+    match crate::gemm::Scheme::for_build() {
+        crate::gemm::Scheme::Narrow => "relaxed-simd",
+        crate::gemm::Scheme::Wide => "simd128",
+    }
+    .to_string()
+}
+
 fn to_js(e: crate::Error) -> JsError {
     JsError::new(&e.to_string())
 }
@@ -84,6 +95,17 @@ impl JsEncoder {
     #[wasm_bindgen(getter, js_name = modelId)]
     pub fn model_id(&self) -> String {
         self.inner.model_id().to_string()
+    }
+
+    /// The int8 product this encoder runs: `"wide"` (i16 activations × 8-bit
+    /// weights), `"narrow"` (the relaxed-SIMD build: 8-bit × 7-bit), or
+    /// `"f32"` for f32 bundles.
+    #[wasm_bindgen(getter)]
+    pub fn gemm(&self) -> String {
+        self.inner
+            .gemm_scheme()
+            .map_or("f32", |s| s.name())
+            .to_string()
     }
 
     /// The L2-normalised embedding of one text.

@@ -1,12 +1,14 @@
 // The demo page: downloads the model bundle with progress, loads the wasm
 // encoder, attaches WebGPU when the browser has it (?backend=auto|gpu|cpu,
 // default auto: measured against the SIMD CPU path), and embeds what the user
-// types. Exposes `window.localrecDemo` ({ state, encoder, backend, error }) so
-// the browser tests can drive it.
-import init, { Encoder } from "./pkg/localrec.js";
+// types. ?simd=auto|relaxed-simd|simd128 picks the wasm build (default auto:
+// relaxed SIMD where the browser validates it). Exposes `window.localrecDemo`
+// ({ state, encoder, backend, simd, error }) so the browser tests can drive it.
+import init, { Encoder, simdLevel } from "./pkg/localrec.js";
 import { download } from "./js/download.js";
+import { chooseSimd } from "./js/simd.js";
 
-const demo = (window.localrecDemo = { state: "loading", encoder: null, backend: null, error: null });
+const demo = (window.localrecDemo = { state: "loading", encoder: null, backend: null, simd: null, error: null });
 const $ = (id) => document.getElementById(id);
 
 /** The bundle named by ?model= (a plain file name under /models/), else the int8 default. */
@@ -58,7 +60,9 @@ function render(texts, flat, dims) {
 
 async function main() {
   const t0 = performance.now();
-  await init();
+  const build = chooseSimd(new URLSearchParams(location.search).get("simd") ?? "auto");
+  await init({ module_or_path: build === "relaxed-simd" ? "./pkg/localrec_relaxed_bg.wasm" : "./pkg/localrec_bg.wasm" });
+  demo.simd = simdLevel();
   const bytes = await download(modelUrl(), (loaded, total) => {
     $("progress").value = total ? loaded / total : 0;
   });
@@ -69,7 +73,7 @@ async function main() {
   demo.backend = await demo.encoder.useGpu(backendPreference());
   const adapter = demo.encoder.adapter;
   $("status").textContent =
-    `Ready: ${demo.encoder.quant} model, ${demo.encoder.dims} dimensions, ` +
+    `Ready: ${demo.encoder.quant} model, ${demo.encoder.dims} dimensions, ${demo.simd} build (${demo.encoder.gemm} int8 product), ` +
     `backend ${describe(demo.backend)}${adapter ? ` on ${adapter.name || "a WebGPU adapter"}` : ""} ` +
     `(download ${(t1 - t0).toFixed(0)} ms, load ${(t2 - t1).toFixed(0)} ms).`;
   $("embed").disabled = false;

@@ -125,6 +125,8 @@ async function main() {
     catalogue: "./catalogue.lri",
     // ?backend=gpu|cpu|auto (default auto: WebGPU where the browser has it and it is faster).
     backend: new URLSearchParams(location.search).get("backend") ?? "auto",
+    // ?simd=relaxed-simd|simd128|auto (default auto: the relaxed-SIMD build where the browser runs it).
+    simd: new URLSearchParams(location.search).get("simd") ?? "auto",
     onBackendChange: (c) => {
       $("backend").textContent = c.backend;
       console.warn("localrec: scoring moved to the CPU:", c.reason);
@@ -141,6 +143,7 @@ async function main() {
   });
   shop.rec = rec;
   $("backend").textContent = rec.backend;
+  $("backend").title = `Which engine ranks and embeds (wasm build: ${rec.simd})`;
   // Wire every control before the shop shows: an Enter in the wish box must never submit natively.
   $("ask-form").addEventListener("submit", (e) => {
     e.preventDefault();

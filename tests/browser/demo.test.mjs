@@ -46,6 +46,10 @@ test("the shop loads with the CPU SIMD backend and a cold-start list", async () 
     assert.equal(events.at(-1).loaded, events.at(-1).total);
   }
   assert.equal(await page.textContent("#backend"), "cpu-simd");
+  // Chromium runs relaxed SIMD: the package picks that build and downloads only it.
+  assert.equal(await page.evaluate(() => window.localrecShop.rec.simd), "relaxed-simd");
+  assert.ok(urls.some((u) => u.endsWith("/pkg/localrec_relaxed_bg.wasm")), "relaxed build fetched");
+  assert.ok(!urls.some((u) => u.endsWith("/pkg/localrec_bg.wasm")), "simd128 build not fetched");
   const ids = await top(page);
   assert.equal(ids.length, 12);
   assert.match(await page.textContent("#results .card .why"), /popular/);

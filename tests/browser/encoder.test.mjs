@@ -44,13 +44,30 @@ async function parityIn(page) {
   });
 }
 
-test("int8 bundle in Chromium matches PyTorch (min cosine >= 0.995)", async () => {
+for (const [simd, gemm] of [
+  ["relaxed-simd", "narrow"],
+  ["simd128", "wide"],
+]) {
+  test(`int8 bundle in Chromium, ${simd} build, matches PyTorch (min cosine >= 0.995)`, async () => {
+    const page = await openEncoderPage(browser, server.url, { simd });
+    assert.deepEqual(await page.evaluate(() => [window.localrecDemo.simd, window.localrecDemo.encoder.gemm]), [simd, gemm]);
+    const r = await parityIn(page);
+    console.log(`chromium int8 ${simd}: n=${r.n} min=${r.min.toFixed(5)} mean=${r.mean.toFixed(5)} worst=${JSON.stringify(r.worst)}`);
+    assert.equal(r.n, 269);
+    assert.equal(r.dims, 384);
+    assert.ok(r.min >= 0.995, `min cosine ${r.min}`);
+    await page.close();
+  });
+}
+
+test("the encoder page picks the relaxed-SIMD build where Chromium validates it", async () => {
   const page = await openEncoderPage(browser, server.url);
-  const r = await parityIn(page);
-  console.log(`chromium int8: n=${r.n} min=${r.min.toFixed(5)} mean=${r.mean.toFixed(5)} worst=${JSON.stringify(r.worst)}`);
-  assert.equal(r.n, 269);
-  assert.equal(r.dims, 384);
-  assert.ok(r.min >= 0.995, `min cosine ${r.min}`);
+  const [simd, validates] = await page.evaluate(async () => {
+    const { relaxedSimdSupported } = await import("/js/simd.js");
+    return [window.localrecDemo.simd, relaxedSimdSupported()];
+  });
+  assert.equal(validates, true, "Chromium runs relaxed SIMD");
+  assert.equal(simd, "relaxed-simd");
   await page.close();
 });
 

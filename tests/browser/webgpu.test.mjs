@@ -45,17 +45,26 @@ async function compare(page, { step, fault }) {
   );
 }
 
-test("WebGPU embeddings in Chromium match the SIMD CPU path (cosine >= 0.9999)", async () => {
-  const page = await openEncoderPage(browser, server.url, { backend: "gpu" });
-  const status = await page.textContent("#status");
-  const r = await compare(page, { step: 27 });
-  console.log(`chromium webgpu: adapter=${JSON.stringify(r.adapter?.name)} n=${r.n} min=${r.min.toFixed(6)} backend=${JSON.stringify(r.backend)}`);
-  assert.ok(r.adapter, `no WebGPU adapter in Chromium: ${status}`);
-  assert.deepEqual(r.backend, { single: "gpu", batch: "gpu" }, "the GPU ran the batch");
-  assert.match(status, /backend gpu on /);
-  assert.ok(r.min >= 0.9999, `min cosine ${r.min}`);
-  await page.close();
-});
+// The simd128 build's CPU path and the GPU share weights and keep activations
+// precise: they agree to 0.9999. The relaxed-SIMD build's GPU path uses its 7-bit
+// weights but f32 activations while its CPU path rounds activations to 8 bits
+// per block: they agree less closely (each is checked against PyTorch elsewhere).
+for (const [simd, bound] of [
+  ["simd128", 0.9999],
+  ["relaxed-simd", 0.998],
+]) {
+  test(`WebGPU embeddings in Chromium match the ${simd} CPU path (cosine >= ${bound})`, async () => {
+    const page = await openEncoderPage(browser, server.url, { backend: "gpu", simd });
+    const status = await page.textContent("#status");
+    const r = await compare(page, { step: 27 });
+    console.log(`chromium webgpu (${simd}): adapter=${JSON.stringify(r.adapter?.name)} n=${r.n} min=${r.min.toFixed(6)} backend=${JSON.stringify(r.backend)}`);
+    assert.ok(r.adapter, `no WebGPU adapter in Chromium: ${status}`);
+    assert.deepEqual(r.backend, { single: "gpu", batch: "gpu" }, "the GPU ran the batch");
+    assert.match(status, /backend gpu on /);
+    assert.ok(r.min >= bound, `min cosine ${r.min}`);
+    await page.close();
+  });
+}
 
 for (const fault of ["fail-readback", "lose-device"]) {
   test(`a GPU fault (${fault}) mid-batch in Chromium: same results, backend switches to the CPU`, async () => {

@@ -19,9 +19,48 @@
 //! the same integer sums, so they agree to the last f32 rounding. Rows are
 //! processed in cache blocks of [`ROW_BLOCK`]: one panel's weights stay in L1
 //! while every row tile of the block streams past them.
+//!
+//! That is the [`Scheme::Wide`] product. The relaxed-SIMD wasm build runs
+//! [`Scheme::Narrow`] instead (module `narrow`): 8-bit activations and 7-bit
+//! weights, twice the multiply-adds per instruction for a small loss of
+//! precision.
+
+mod narrow;
 
 use crate::error::{Error, Result};
 use crate::scoring::Kernel;
+use narrow::{NarrowPanels, NarrowRows};
+
+/// How a linear layer's integer product is formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Activations as i16 per row × `Q8_0` weights: the precise product
+    /// (min cosine 0.9986 against PyTorch), run by every kernel.
+    Wide,
+    /// Activations as i8 per row and block of 32 × weights re-rounded to
+    /// 7 bits, for relaxed SIMD's 8-bit dot product (min cosine 0.996).
+    Narrow,
+}
+
+impl Scheme {
+    /// The scheme this build runs: [`Scheme::Narrow`] in the relaxed-SIMD wasm
+    /// build (cargo feature `relaxed-simd`), [`Scheme::Wide`] everywhere else.
+    pub fn for_build() -> Self {
+        if cfg!(all(target_arch = "wasm32", feature = "relaxed-simd")) {
+            Scheme::Narrow
+        } else {
+            Scheme::Wide
+        }
+    }
+
+    /// `"wide"` or `"narrow"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Wide => "wide",
+            Scheme::Narrow => "narrow",
+        }
+    }
+}
 
 /// Outputs per weight panel (one 256-bit or two 128-bit lanes of i32).
 pub const PANEL: usize = 8;
@@ -43,17 +82,38 @@ pub struct PackedLinear {
     inputs: usize,
     blocks: usize,
     panels: usize,
-    /// `[panel][block][pair 0..16][output 0..8][2]` int8 values.
-    weights: Vec<i8>,
-    /// `[panel][block][output 0..8]` f32 scales (0 for padding outputs).
-    scales: Vec<f32>,
+    weights: Panels,
     /// One per output.
     bias: Vec<f32>,
 }
 
+/// Packed weights, in the layout of one [`Scheme`].
+#[derive(Debug, Clone)]
+enum Panels {
+    Wide {
+        /// `[panel][block][pair 0..16][output 0..8][2]` int8 values.
+        values: Vec<i8>,
+        /// `[panel][block][output 0..8]` f32 scales (0 for padding outputs).
+        scales: Vec<f32>,
+    },
+    Narrow(NarrowPanels),
+}
+
 impl PackedLinear {
-    /// Packs `outputs` rows of `inputs` weights stored as GGML `Q8_0` blocks.
+    /// Packs `outputs` rows of `inputs` weights stored as GGML `Q8_0` blocks
+    /// for the [`Scheme::Wide`] product.
     pub fn from_q8_0(q8_0: &[u8], outputs: usize, inputs: usize, bias: Vec<f32>) -> Result<Self> {
+        Self::pack(q8_0, outputs, inputs, bias, Scheme::Wide)
+    }
+
+    /// Packs `outputs` rows of `inputs` `Q8_0` weights for `scheme`.
+    pub fn pack(
+        q8_0: &[u8],
+        outputs: usize,
+        inputs: usize,
+        bias: Vec<f32>,
+        scheme: Scheme,
+    ) -> Result<Self> {
         if inputs == 0 || !inputs.is_multiple_of(BLOCK) {
             return Err(Error::Config(format!(
                 "a linear layer with {inputs} inputs is not whole {BLOCK}-value blocks"
@@ -69,6 +129,22 @@ impl PackedLinear {
                 bias.len()
             )));
         }
+        let panels = outputs.div_ceil(PANEL);
+        let weights = match scheme {
+            Scheme::Wide => Self::pack_wide(q8_0, outputs, blocks),
+            Scheme::Narrow => Panels::Narrow(NarrowPanels::from_q8_0(q8_0, outputs, blocks)),
+        };
+        Ok(Self {
+            outputs,
+            inputs,
+            blocks,
+            panels,
+            weights,
+            bias,
+        })
+    }
+
+    fn pack_wide(q8_0: &[u8], outputs: usize, blocks: usize) -> Panels {
         let panels = outputs.div_ceil(PANEL);
         let mut weights = vec![0i8; panels * blocks * PANEL_BLOCK_BYTES];
         let mut scales = vec![0f32; panels * blocks * PANEL];
@@ -86,15 +162,18 @@ impl PackedLinear {
                 }
             }
         }
-        Ok(Self {
-            outputs,
-            inputs,
-            blocks,
-            panels,
-            weights,
+        Panels::Wide {
+            values: weights,
             scales,
-            bias,
-        })
+        }
+    }
+
+    /// The scheme these weights are packed for.
+    pub fn scheme(&self) -> Scheme {
+        match self.weights {
+            Panels::Wide { .. } => Scheme::Wide,
+            Panels::Narrow(_) => Scheme::Narrow,
+        }
     }
 
     /// Number of outputs (columns of `y`).
@@ -113,16 +192,22 @@ impl PackedLinear {
     }
 
     /// The weights back in row order: `outputs × inputs` int8 values and
-    /// `outputs × inputs / BLOCK` scales (the Q8_0 content, for other kernels).
+    /// `outputs × inputs / BLOCK` scales (the Q8_0 content, for other kernels;
+    /// 7-bit values under [`Scheme::Narrow`]).
     pub fn unpack(&self) -> (Vec<i8>, Vec<f32>) {
+        let (weights, packed_scales) = match &self.weights {
+            Panels::Wide { values, scales } => (values, scales),
+            Panels::Narrow(narrow) => return narrow.unpack(),
+        };
         let mut values = vec![0i8; self.outputs * self.inputs];
         let mut scales = vec![0f32; self.outputs * self.blocks];
         for n in 0..self.outputs {
             let (panel, lane) = (n / PANEL, n % PANEL);
             for b in 0..self.blocks {
-                scales[n * self.blocks + b] = self.scales[(panel * self.blocks + b) * PANEL + lane];
-                let src = &self.weights[(panel * self.blocks + b) * PANEL_BLOCK_BYTES..]
-                    [..PANEL_BLOCK_BYTES];
+                scales[n * self.blocks + b] =
+                    packed_scales[(panel * self.blocks + b) * PANEL + lane];
+                let src =
+                    &weights[(panel * self.blocks + b) * PANEL_BLOCK_BYTES..][..PANEL_BLOCK_BYTES];
                 let dst = &mut values[n * self.inputs + b * BLOCK..][..BLOCK];
                 for pair in 0..BLOCK / 2 {
                     dst[2 * pair] = src[pair * 2 * PANEL + 2 * lane];
@@ -134,20 +219,46 @@ impl PackedLinear {
     }
 
     /// `y = x·Wᵀ + b` for every row of `x`; `y` is resized to `rows × outputs`.
-    pub fn forward(&self, kernel: Kernel, x: &QuantizedRows, y: &mut Vec<f32>) {
-        debug_assert_eq!(x.width, self.inputs, "activation width");
+    /// `x` must be quantised for this layer's width and [`Scheme`].
+    pub fn forward(&self, kernel: Kernel, x: &QuantizedRows, y: &mut Vec<f32>) -> Result<()> {
+        let mismatch = || {
+            Error::Config(format!(
+                "activations {} wide for the {} product, layer {} wide for the {} product",
+                x.width,
+                x.scheme().name(),
+                self.inputs,
+                self.scheme().name()
+            ))
+        };
+        if x.width != self.inputs {
+            return Err(mismatch());
+        }
         y.clear();
         y.resize(x.rows * self.outputs, 0.0);
-        let padded_rows = x.values.len() / x.width.max(1);
+        let (weights, scales, values, row_scales) = match (&self.weights, &x.form) {
+            (
+                Panels::Wide { values, scales },
+                Form::Wide {
+                    values: a,
+                    scales: s,
+                },
+            ) => (values, scales, a, s),
+            (Panels::Narrow(w), Form::Narrow(a)) => {
+                narrow::forward(kernel, w, a, x.rows, &self.bias, y);
+                return Ok(());
+            }
+            _ => return Err(mismatch()),
+        };
+        let padded_rows = values.len() / x.width.max(1);
         let mut acc = [[0f32; PANEL]; TILE_ROWS];
         for row_block in (0..padded_rows).step_by(ROW_BLOCK) {
             let row_end = (row_block + ROW_BLOCK).min(padded_rows);
             for panel in 0..self.panels {
-                let w = &self.weights[panel * self.blocks * PANEL_BLOCK_BYTES..]
+                let w = &weights[panel * self.blocks * PANEL_BLOCK_BYTES..]
                     [..self.blocks * PANEL_BLOCK_BYTES];
-                let s = &self.scales[panel * self.blocks * PANEL..][..self.blocks * PANEL];
+                let s = &scales[panel * self.blocks * PANEL..][..self.blocks * PANEL];
                 for tile in (row_block..row_end).step_by(TILE_ROWS) {
-                    let a = &x.values[tile * x.width..][..TILE_ROWS * x.width];
+                    let a = &values[tile * x.width..][..TILE_ROWS * x.width];
                     tile_kernel(kernel, a, x.width, w, s, self.blocks, &mut acc);
                     let first_out = panel * PANEL;
                     let lanes = PANEL.min(self.outputs - first_out);
@@ -156,7 +267,7 @@ impl PackedLinear {
                         if row >= x.rows {
                             break;
                         }
-                        let scale = x.scales[row];
+                        let scale = row_scales[row];
                         let out = &mut y[row * self.outputs + first_out..][..lanes];
                         for ((o, &v), &b) in
                             out.iter_mut().zip(acc_row).zip(&self.bias[first_out..])
@@ -167,52 +278,114 @@ impl PackedLinear {
                 }
             }
         }
+        Ok(())
     }
 }
 
-/// Rows of activations quantised to i16 with one scale per row, padded with
-/// zero rows to whole kernel tiles. Reused between calls to keep its buffers.
-#[derive(Debug, Clone, Default)]
+/// Rows of activations quantised for one [`Scheme`]: i16 with one scale per
+/// row ([`Scheme::Wide`]) or i8 with one scale per row and block
+/// ([`Scheme::Narrow`]), padded with zero rows to whole kernel tiles. Reused
+/// between calls to keep its buffers.
+#[derive(Debug, Clone)]
 pub struct QuantizedRows {
     rows: usize,
     width: usize,
-    values: Vec<i16>,
-    scales: Vec<f32>,
+    form: Form,
+}
+
+#[derive(Debug, Clone)]
+enum Form {
+    Wide { values: Vec<i16>, scales: Vec<f32> },
+    Narrow(NarrowRows),
+}
+
+impl Default for QuantizedRows {
+    fn default() -> Self {
+        Self {
+            rows: 0,
+            width: 0,
+            form: Form::Wide {
+                values: Vec::new(),
+                scales: Vec::new(),
+            },
+        }
+    }
 }
 
 impl QuantizedRows {
-    /// Quantises `x` (`rows × width`, row-major) into this buffer.
+    /// Quantises `x` (`rows × width`, row-major) for the [`Scheme::Wide`] product.
     /// Non-finite values count as 0 (they never occur in a healthy forward pass).
     pub fn quantize(&mut self, x: &[f32], width: usize) {
+        self.quantize_for(Scheme::Wide, x, width);
+    }
+
+    /// Quantises `x` (`rows × width`, row-major) for `scheme`; `width` must be
+    /// a whole number of blocks under [`Scheme::Narrow`] (every layer's is).
+    pub fn quantize_for(&mut self, scheme: Scheme, x: &[f32], width: usize) {
         let rows = x.len().checked_div(width).unwrap_or(0);
-        let padded = rows.div_ceil(TILE_ROWS) * TILE_ROWS;
         self.rows = rows;
         self.width = width;
-        self.values.clear();
-        self.values.resize(padded * width, 0);
-        self.scales.clear();
-        self.scales.resize(rows, 0.0);
-        for ((row, q), scale) in x
-            .chunks_exact(width)
-            .zip(self.values.chunks_exact_mut(width))
-            .zip(self.scales.iter_mut())
-        {
-            let max = crate::ops::max_abs(row);
-            if !(max > 0.0 && max.is_finite()) {
-                continue; // all zero (or broken): quantises to zeros, scale 0
+        match (scheme, &mut self.form) {
+            (Scheme::Wide, Form::Wide { values, scales }) => {
+                quantize_wide(values, scales, x, rows, width)
             }
-            let inv = 32767.0 / max;
-            for (q, &v) in q.iter_mut().zip(row) {
-                // `as` saturates and maps NaN to 0.
-                *q = crate::ops::round_small(v * inv) as i16;
+            (Scheme::Narrow, Form::Narrow(narrow)) => narrow.quantize(x, rows, width),
+            (Scheme::Wide, form) => {
+                let (mut values, mut scales) = (Vec::new(), Vec::new());
+                quantize_wide(&mut values, &mut scales, x, rows, width);
+                *form = Form::Wide { values, scales };
             }
-            *scale = max / 32767.0;
+            (Scheme::Narrow, form) => {
+                let mut narrow = NarrowRows::default();
+                narrow.quantize(x, rows, width);
+                *form = Form::Narrow(narrow);
+            }
         }
     }
 
     /// Number of (unpadded) rows.
     pub fn rows(&self) -> usize {
         self.rows
+    }
+
+    /// The scheme these rows are quantised for.
+    pub fn scheme(&self) -> Scheme {
+        match self.form {
+            Form::Wide { .. } => Scheme::Wide,
+            Form::Narrow(_) => Scheme::Narrow,
+        }
+    }
+}
+
+/// One i16 scale per row: 15 bits keep the activations exact to 3e-5 of the
+/// row's largest value.
+fn quantize_wide(
+    values: &mut Vec<i16>,
+    scales: &mut Vec<f32>,
+    x: &[f32],
+    rows: usize,
+    width: usize,
+) {
+    let padded = rows.div_ceil(TILE_ROWS) * TILE_ROWS;
+    values.clear();
+    values.resize(padded * width, 0);
+    scales.clear();
+    scales.resize(rows, 0.0);
+    for ((row, q), scale) in x
+        .chunks_exact(width.max(1))
+        .zip(values.chunks_exact_mut(width.max(1)))
+        .zip(scales.iter_mut())
+    {
+        let max = crate::ops::max_abs(row);
+        if !(max > 0.0 && max.is_finite()) {
+            continue; // all zero (or broken): quantises to zeros, scale 0
+        }
+        let inv = 32767.0 / max;
+        for (q, &v) in q.iter_mut().zip(row) {
+            // `as` saturates and maps NaN to 0.
+            *q = crate::ops::round_small(v * inv) as i16;
+        }
+        *scale = max / 32767.0;
     }
 }
 
@@ -416,7 +589,7 @@ mod tests {
         assert_eq!(q.rows(), rows);
         for kernel in kernels() {
             let mut y = Vec::new();
-            layer.forward(kernel, &q, &mut y);
+            layer.forward(kernel, &q, &mut y).unwrap();
             assert_eq!(y.len(), rows * n);
             for r in 0..rows {
                 for o in 0..n {
@@ -456,10 +629,10 @@ mod tests {
         let mut q = QuantizedRows::default();
         q.quantize(&x, 128);
         let mut reference = Vec::new();
-        layer.forward(Kernel::Portable, &q, &mut reference);
+        layer.forward(Kernel::Portable, &q, &mut reference).unwrap();
         for kernel in kernels() {
             let mut y = Vec::new();
-            layer.forward(kernel, &q, &mut y);
+            layer.forward(kernel, &q, &mut y).unwrap();
             for (a, b) in y.iter().zip(&reference) {
                 assert!(
                     (a - b).abs() <= 1e-5 * b.abs().max(1.0),
@@ -479,10 +652,10 @@ mod tests {
         let mut q = QuantizedRows::default();
         q.quantize(&[0.0; 32], 32);
         let mut y = Vec::new();
-        layer.forward(Kernel::detect(), &q, &mut y);
+        layer.forward(Kernel::detect(), &q, &mut y).unwrap();
         assert_eq!(y, vec![0.25; 8]);
         q.quantize(&[], 32);
-        layer.forward(Kernel::detect(), &q, &mut y);
+        layer.forward(Kernel::detect(), &q, &mut y).unwrap();
         assert!(y.is_empty());
     }
 
@@ -497,11 +670,108 @@ mod tests {
         assert!(f16_to_f32(0x7c00).is_infinite());
     }
 
+    /// The narrow product against f32 maths on the `Q8_0` weights, within the
+    /// bound of its two roundings: 7-bit weights (half a step of `max|w|/63`
+    /// per block) and 8-bit activations (half a step of `max|x|/127` per block).
+    fn check_narrow(rows: usize, n: usize, k: usize, seed: u64) {
+        let (bytes, w) = q8_matrix(n, k, seed);
+        let bias: Vec<f32> = (0..n).map(|i| i as f32 * 0.01 - 0.1).collect();
+        let layer = PackedLinear::pack(&bytes, n, k, bias.clone(), Scheme::Narrow).unwrap();
+        assert_eq!(layer.scheme(), Scheme::Narrow);
+        let x: Vec<f32> = (0..rows * k)
+            .map(|i| ((i * 7919 + seed as usize) % 1000) as f32 / 250.0 - 2.0)
+            .collect();
+        let mut q = QuantizedRows::default();
+        q.quantize_for(Scheme::Narrow, &x, k);
+        assert_eq!((q.rows(), q.scheme()), (rows, Scheme::Narrow));
+        let block_max = |v: &[f32]| v.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let mut reference = Vec::new();
+        layer.forward(Kernel::Portable, &q, &mut reference).unwrap();
+        for kernel in kernels() {
+            let mut y = Vec::new();
+            layer.forward(kernel, &q, &mut y).unwrap();
+            assert_eq!(
+                y, reference,
+                "{kernel:?}: the same integers, the same f32 order"
+            );
+        }
+        for r in 0..rows {
+            for o in 0..n {
+                let (xr, wr) = (&x[r * k..(r + 1) * k], &w[o * k..(o + 1) * k]);
+                let exact: f32 = xr.iter().zip(wr).map(|(a, b)| a * b).sum::<f32>() + bias[o];
+                let mut bound = 1e-4 * exact.abs().max(1.0);
+                for (xb, wb) in xr.chunks(BLOCK).zip(wr.chunks(BLOCK)) {
+                    let (w_step, x_step) = (block_max(wb) / 63.0, block_max(xb) / 127.0);
+                    let x_l1: f32 = xb.iter().map(|v| v.abs()).sum();
+                    let w_l1: f32 = wb.iter().map(|v| v.abs()).sum();
+                    bound +=
+                        0.5 * w_step * (x_l1 + 0.5 * x_step * BLOCK as f32) + 0.5 * x_step * w_l1;
+                }
+                let got = reference[r * n + o];
+                assert!(
+                    (got - exact).abs() <= bound,
+                    "row {r} out {o}: {got} vs {exact} (bound {bound})"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn narrow_matches_a_float_gemm_within_its_rounding() {
+        check_narrow(1, 8, 32, 1);
+        check_narrow(5, 13, 64, 2);
+        check_narrow(70, 24, 96, 3);
+    }
+
+    #[test]
+    fn narrow_unpacks_to_seven_bits_and_zero_blocks_stay_zero() {
+        let (n, k) = (9, 64);
+        let (mut bytes, deq) = q8_matrix(n, k, 11);
+        // Row 0, block 1: all zero (scale and values).
+        bytes[Q8_0_BLOCK_BYTES..2 * Q8_0_BLOCK_BYTES].fill(0);
+        let layer = PackedLinear::pack(&bytes, n, k, vec![0.0; n], Scheme::Narrow).unwrap();
+        let (values, scales) = layer.unpack();
+        assert!(values.iter().all(|v| (-63..=63).contains(v)));
+        assert_eq!(scales[1], 0.0);
+        assert!(values[BLOCK..2 * BLOCK].iter().all(|&v| v == 0));
+        for (i, &d) in deq.iter().enumerate().skip(2 * BLOCK) {
+            let step = scales[(i / k) * (k / BLOCK) + (i % k) / BLOCK];
+            let v = values[i] as f32 * step;
+            assert!((v - d).abs() <= 0.5 * step + 1e-7, "weight {i}: {v} vs {d}");
+        }
+    }
+
+    #[test]
+    fn activations_for_the_other_scheme_are_a_typed_error() {
+        let (bytes, _) = q8_matrix(8, 32, 5);
+        let mut q = QuantizedRows::default();
+        let mut y = Vec::new();
+        for (packed, quantized) in [
+            (Scheme::Wide, Scheme::Narrow),
+            (Scheme::Narrow, Scheme::Wide),
+        ] {
+            let layer = PackedLinear::pack(&bytes, 8, 32, vec![0.0; 8], packed).unwrap();
+            q.quantize_for(quantized, &[1.0; 32], 32);
+            assert!(matches!(
+                layer.forward(Kernel::detect(), &q, &mut y),
+                Err(Error::Config(_))
+            ));
+            q.quantize_for(packed, &[1.0; 64], 64);
+            assert!(
+                layer.forward(Kernel::detect(), &q, &mut y).is_err(),
+                "width"
+            );
+            q.quantize_for(packed, &[1.0; 32], 32);
+            layer.forward(Kernel::detect(), &q, &mut y).unwrap();
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
         #[test]
         fn random_shapes(rows in 1usize..20, n in 1usize..40, blocks in 1usize..5, seed in 0u64..1000) {
             check(rows, n, blocks * BLOCK, seed);
+            check_narrow(rows, n, blocks * BLOCK, seed);
         }
     }
 }
