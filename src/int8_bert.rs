@@ -278,16 +278,21 @@ impl Int8Bert {
         let mut start = 0;
         for row in rows {
             let len = row.len();
+            // Score rows are padded to a whole number of matmul tiles: the spare
+            // columns see zero keys, are never read, and keep QKᵀ on the vector path.
+            let padded = len.next_multiple_of(ops::TILE_N);
             let qkv = &s.qkv[start * stride..(start + len) * stride];
-            s.scores.resize(len * len, 0.0);
-            s.keys_t.resize(d * len, 0.0);
+            s.scores.clear();
+            s.scores.resize(len * padded, 0.0);
+            s.keys_t.clear();
+            s.keys_t.resize(d * padded, 0.0);
             for head in 0..self.heads {
                 let (qo, ko, vo) = (head * d, h + head * d, 2 * h + head * d);
                 // Keys of this head transposed to [d][len]: scores = Q·Kᵀ is then
                 // a plain row-major product.
                 for (j, token) in qkv.chunks_exact(stride).enumerate() {
                     for (e, &k) in token[ko..ko + d].iter().enumerate() {
-                        s.keys_t[e * len + j] = k * scale;
+                        s.keys_t[e * padded + j] = k * scale;
                     }
                 }
                 let queries = MatRef {
@@ -296,15 +301,15 @@ impl Int8Bert {
                 };
                 let keys_t = MatRef {
                     data: &s.keys_t,
-                    stride: len,
+                    stride: padded,
                 };
-                ops::matmul(queries, keys_t, &mut s.scores, len, len, len, d);
-                for row in s.scores.chunks_exact_mut(len) {
-                    ops::softmax_in_place(row);
+                ops::matmul(queries, keys_t, &mut s.scores, padded, len, padded, d);
+                for row in s.scores.chunks_exact_mut(padded) {
+                    ops::softmax_in_place(&mut row[..len]);
                 }
                 let probs = MatRef {
                     data: &s.scores,
-                    stride: len,
+                    stride: padded,
                 };
                 let values = MatRef {
                     data: &qkv[vo..],

@@ -15,7 +15,7 @@ const LANES: usize = 8;
 /// 1.5·2²³: adding and subtracting it rounds an f32 of magnitude < 2²² to the
 /// nearest integer (ties to even) with two vectorisable adds, where
 /// `round_ties_even` would be a libm call on baseline x86-64.
-const ROUNDER: f32 = 12_582_912.0;
+pub(crate) const ROUNDER: f32 = 12_582_912.0;
 
 /// Nearest integer (ties to even) of `x`, for |x| < 2²².
 #[inline(always)]
@@ -65,7 +65,7 @@ pub(crate) fn max_abs(x: &[f32]) -> f32 {
 /// Rows of a register tile in [`matmul`].
 const TILE_M: usize = 4;
 /// Columns of a register tile in [`matmul`] (two 128-bit vectors).
-const TILE_N: usize = 8;
+pub(crate) const TILE_N: usize = 8;
 
 /// A row-major matrix view: `rows × cols` values, row `r` at `data[r · stride..]`.
 #[derive(Clone, Copy)]
@@ -76,7 +76,9 @@ pub(crate) struct MatRef<'a> {
 
 /// `c[i][j] = Σ_p a[i][p] · b[p][j]` for `i < m`, `j < n`, `p < k`, overwriting
 /// `c` (row stride `c_stride`). Computed in 4 × 8 register tiles, so each
-/// loaded value of `b` feeds four rows and each of `a` eight columns.
+/// loaded value of `b` feeds four rows and each of `a` eight columns; only
+/// columns past the last multiple of [`TILE_N`] take a scalar loop (callers
+/// that can pad `n` to a multiple of it avoid that).
 pub(crate) fn matmul(
     a: MatRef,
     b: MatRef,
@@ -91,9 +93,11 @@ pub(crate) fn matmul(
         for j0 in (0..n).step_by(TILE_N) {
             let cols = TILE_N.min(n - j0);
             let mut acc = [[0f32; TILE_N]; TILE_M];
-            if rows == TILE_M && cols == TILE_N {
+            if cols == TILE_N {
+                // A short last row tile repeats its last row: the spare sums are
+                // computed on the vector path and never stored.
                 let a_rows: [&[f32]; TILE_M] =
-                    std::array::from_fn(|r| &a.data[(i0 + r) * a.stride..][..k]);
+                    std::array::from_fn(|r| &a.data[(i0 + r.min(rows - 1)) * a.stride..][..k]);
                 let b_cols = &b.data[j0..];
                 if b_cols.len() < (k - 1) * b.stride + TILE_N {
                     unreachable!("b holds k rows of at least j0 + TILE_N columns");
@@ -241,7 +245,12 @@ pub(crate) fn layer_norm_rows(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f
 pub(crate) fn exp(x: f32) -> f32 {
     let x = if x < -87.0 { -87.0 } else { x };
     let x = if x > 88.0 { 88.0 } else { x };
-    let n = round_small(x * std::f32::consts::LOG2_E);
+    // n = round(x·log₂e) as in `round_small`; the sum's low mantissa bits hold
+    // n itself, so its integer form is a subtraction (no float-to-int
+    // conversion, which is slow on wasm's saturating path).
+    let t = x * std::f32::consts::LOG2_E + ROUNDER;
+    let n = t - ROUNDER;
+    let n_int = (t.to_bits() as i32).wrapping_sub(ROUNDER.to_bits() as i32);
     // r = x − n·ln2 in two steps (Cody–Waite), |r| ≤ ln2/2.
     let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
     // e^r: Taylor to degree 6, relative error < 2e-7 on |r| ≤ 0.35.
@@ -252,7 +261,7 @@ pub(crate) fn exp(x: f32) -> f32 {
     let p = p * r + 0.5;
     let p = p * r + 1.0;
     let p = p * r + 1.0;
-    let bits = ((n as i32 + 127) << 23) as u32;
+    let bits = ((n_int + 127) << 23) as u32;
     p * f32::from_bits(bits)
 }
 

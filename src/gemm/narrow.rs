@@ -183,8 +183,8 @@ fn quantize_block(block: &[f32], q: &mut [i8]) -> (f32, i32) {
 }
 
 /// [`quantize_block`] on simd128, the block held in registers. `pmax`
-/// skips NaN as `max_abs` does and `nearest` rounds half to even as
-/// `round_small` does, so both paths give the same bytes.
+/// skips NaN as `max_abs` does and the rounding is `round_small`'s, so both
+/// paths give the same bytes.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 unsafe fn quantize_block_simd128(block: &[f32], q: &mut [i8]) -> (f32, i32) {
     use core::arch::wasm32::*;
@@ -209,10 +209,17 @@ unsafe fn quantize_block_simd128(block: &[f32], q: &mut [i8]) -> (f32, i32) {
         return (0.0, 0);
     }
     let scale = f32x4_splat(A_MAX / max);
+    // Rounding by adding 1.5·2²³ (ties to even, as `round_small`) leaves the
+    // integer in the sum's low bits; NaN lanes are masked to 0 first.
+    let rounder = f32x4_splat(crate::ops::ROUNDER);
+    let rounder_bits = i32x4_splat(crate::ops::ROUNDER.to_bits() as i32);
     let mut sum = i32x4_splat(0);
     for half in 0..BLOCK / 16 {
-        let int =
-            |j: usize| i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(v[half * 4 + j], scale)));
+        let int = |j: usize| {
+            let x = f32x4_mul(v[half * 4 + j], scale);
+            let x = v128_and(x, f32x4_eq(x, x));
+            i32x4_sub(f32x4_add(x, rounder), rounder_bits)
+        };
         let bytes = i8x16_narrow_i16x8(
             i16x8_narrow_i32x4(int(0), int(1)),
             i16x8_narrow_i32x4(int(2), int(3)),
@@ -404,15 +411,29 @@ unsafe fn forward_relaxed(
                         let a_scale = f32x4_splat(*a_scales.add((tile + m) * blocks + b));
                         let lo = f32x4_convert_i32x4(sum[0]);
                         let hi = f32x4_convert_i32x4(sum[1]);
-                        fm[0] = f32x4_add(fm[0], f32x4_mul(f32x4_mul(lo, s_lo), a_scale));
-                        fm[1] = f32x4_add(fm[1], f32x4_mul(f32x4_mul(hi, s_hi), a_scale));
+                        // One (possibly fused) multiply-add per vector: the
+                        // result may differ from the portable tile in the last bit.
+                        fm[0] = f32x4_relaxed_madd(lo, f32x4_mul(s_lo, a_scale), fm[0]);
+                        fm[1] = f32x4_relaxed_madd(hi, f32x4_mul(s_hi, a_scale), fm[1]);
                     }
                 }
-                for (out, fm) in acc.iter_mut().zip(&f) {
-                    v128_store(out.as_mut_ptr() as *mut v128, fm[0]);
-                    v128_store(out.as_mut_ptr().add(4) as *mut v128, fm[1]);
+                let first_out = panel * PANEL;
+                if first_out + PANEL <= w.outputs {
+                    // A whole panel: add the bias and store the rows that exist.
+                    let b_lo = v128_load(bias.as_ptr().add(first_out) as *const v128);
+                    let b_hi = v128_load(bias.as_ptr().add(first_out + 4) as *const v128);
+                    for (m, fm) in f.iter().enumerate().take(rows.saturating_sub(tile)) {
+                        let out = y.as_mut_ptr().add((tile + m) * w.outputs + first_out);
+                        v128_store(out as *mut v128, f32x4_add(fm[0], b_lo));
+                        v128_store(out.add(4) as *mut v128, f32x4_add(fm[1], b_hi));
+                    }
+                } else {
+                    for (out, fm) in acc.iter_mut().zip(&f) {
+                        v128_store(out.as_mut_ptr() as *mut v128, fm[0]);
+                        v128_store(out.as_mut_ptr().add(4) as *mut v128, fm[1]);
+                    }
+                    write_tile(&acc, tile, panel, rows, bias, y);
                 }
-                write_tile(&acc, tile, panel, rows, bias, y);
             }
         }
     }
