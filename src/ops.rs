@@ -239,48 +239,100 @@ pub(crate) fn layer_norm_rows(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f
     }
 }
 
-/// eˣ without libm: exact to a few ulp over the f32 range, 0 below −87, and
-/// clamped to e⁸⁸ above (softmax and GELU never come near either end).
-#[inline(always)]
-pub(crate) fn exp(x: f32) -> f32 {
-    let x = if x < -87.0 { -87.0 } else { x };
-    let x = if x > 88.0 { 88.0 } else { x };
-    // n = round(x·log₂e) as in `round_small`; the sum's low mantissa bits hold
-    // n itself, so its integer form is a subtraction (no float-to-int
-    // conversion, which is slow on wasm's saturating path).
-    let t = x * std::f32::consts::LOG2_E + ROUNDER;
-    let n = t - ROUNDER;
-    let n_int = (t.to_bits() as i32).wrapping_sub(ROUNDER.to_bits() as i32);
-    // r = x − n·ln2 in two steps (Cody–Waite), |r| ≤ ln2/2.
-    let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
-    // e^r: Taylor to degree 6, relative error < 2e-7 on |r| ≤ 0.35.
-    let p = 1.0 / 720.0;
-    let p = p * r + 1.0 / 120.0;
-    let p = p * r + 1.0 / 24.0;
-    let p = p * r + 1.0 / 6.0;
-    let p = p * r + 0.5;
-    let p = p * r + 1.0;
-    let p = p * r + 1.0;
-    let bits = ((n_int + 127) << 23) as u32;
-    p * f32::from_bits(bits)
+/// The constants of [`exp`] and [`erf`] as one value. Vector loops take them
+/// through [`Approximations::opaque`] once per call: LLVM then splats them into
+/// locals before the loop, where as immediates it leaves a `v128.const` at every
+/// use, which wasm engines rebuild on every iteration (a tenth of GELU's time).
+#[derive(Clone, Copy)]
+struct Approximations {
+    exp_low: f32,
+    exp_high: f32,
+    log2_e: f32,
+    rounder: f32,
+    ln2_high: f32,
+    ln2_low: f32,
+    /// Taylor coefficients of eʳ, highest degree first (1/720 … 1).
+    taylor: [f32; 7],
+    erf_p: f32,
+    /// Abramowitz & Stegun 7.1.26's a₁ … a₅.
+    erf_a: [f32; 5],
+    one: f32,
+    half: f32,
 }
 
-/// erf(x), Abramowitz & Stegun 7.1.26 (|error| < 6e-7 in f32), branch-free.
-#[inline(always)]
-fn erf(x: f32) -> f32 {
-    let a = x.abs();
-    let t = 1.0 / (1.0 + 0.327_591_1 * a);
-    let poly = t
-        * (0.254_829_6
-            + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
-    let y = 1.0 - poly * exp(-a * a);
-    y.copysign(x)
+impl Approximations {
+    const VALUES: Self = Self {
+        exp_low: -87.0,
+        exp_high: 88.0,
+        log2_e: std::f32::consts::LOG2_E,
+        rounder: ROUNDER,
+        ln2_high: 0.693_359_4,
+        ln2_low: -2.121_944_4e-4,
+        taylor: [
+            1.0 / 720.0,
+            1.0 / 120.0,
+            1.0 / 24.0,
+            1.0 / 6.0,
+            0.5,
+            1.0,
+            1.0,
+        ],
+        erf_p: 0.327_591_1,
+        erf_a: [
+            0.254_829_6,
+            -0.284_496_74,
+            1.421_413_7,
+            -1.453_152_1,
+            1.061_405_4,
+        ],
+        one: 1.0,
+        half: 0.5,
+    };
+
+    /// The same values, opaque to constant folding.
+    #[inline(always)]
+    fn opaque() -> Self {
+        std::hint::black_box(Self::VALUES)
+    }
+
+    /// eˣ without libm: exact to a few ulp over the f32 range, 0 below −87, and
+    /// clamped to e⁸⁸ above (softmax and GELU never come near either end).
+    #[inline(always)]
+    fn exp(&self, x: f32) -> f32 {
+        let x = if x < self.exp_low { self.exp_low } else { x };
+        let x = if x > self.exp_high { self.exp_high } else { x };
+        // n = round(x·log₂e) as in `round_small`; the sum's low mantissa bits
+        // hold n itself, so its integer form is a subtraction (no float-to-int
+        // conversion, which is slow on wasm's saturating path).
+        let t = x * self.log2_e + self.rounder;
+        let n = t - self.rounder;
+        let n_int = (t.to_bits() as i32).wrapping_sub(ROUNDER.to_bits() as i32);
+        // r = x − n·ln2 in two steps (Cody–Waite), |r| ≤ ln2/2.
+        let r = x - n * self.ln2_high - n * self.ln2_low;
+        // e^r: Taylor to degree 6, relative error < 2e-7 on |r| ≤ 0.35.
+        let [c6, c5, c4, c3, c2, c1, c0] = self.taylor;
+        let p = ((((((c6 * r + c5) * r + c4) * r + c3) * r + c2) * r + c1) * r) + c0;
+        let bits = ((n_int + 127) << 23) as u32;
+        p * f32::from_bits(bits)
+    }
+
+    /// erf(x), Abramowitz & Stegun 7.1.26 (|error| < 6e-7 in f32), branch-free.
+    #[inline(always)]
+    fn erf(&self, x: f32) -> f32 {
+        let a = x.abs();
+        let t = self.one / (self.one + self.erf_p * a);
+        let [a1, a2, a3, a4, a5] = self.erf_a;
+        let poly = t * (a1 + t * (a2 + t * (a3 + t * (a4 + t * a5))));
+        let y = self.one - poly * self.exp(-a * a);
+        y.copysign(x)
+    }
 }
 
 /// GELU with the exact (erf) form, in place: `x · ½(1 + erf(x/√2))`.
 pub(crate) fn gelu_in_place(x: &mut [f32]) {
+    let k = Approximations::opaque();
     for v in x.iter_mut() {
-        *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
+        *v = k.half * *v * (k.one + k.erf(*v * std::f32::consts::FRAC_1_SQRT_2));
     }
 }
 
@@ -289,8 +341,9 @@ pub(crate) fn softmax_in_place(x: &mut [f32]) {
     let max = x
         .iter()
         .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+    let k = Approximations::opaque();
     for v in x.iter_mut() {
-        *v = exp(*v - max);
+        *v = k.exp(*v - max);
     }
     let total = sum(x);
     let inv = if total > 0.0 { 1.0 / total } else { 0.0 };
@@ -308,14 +361,14 @@ mod tests {
         let mut worst = 0f32;
         let mut x = -80.0f32;
         while x < 80.0 {
-            let rel = ((exp(x) - x.exp()) / x.exp()).abs();
+            let rel = ((Approximations::VALUES.exp(x) - x.exp()) / x.exp()).abs();
             worst = worst.max(rel);
             x += 0.0137;
         }
         assert!(worst < 5e-7, "worst relative error {worst}");
-        assert!(exp(-1000.0) < 1e-37);
-        assert!(exp(1000.0).is_finite());
-        assert!((exp(0.0) - 1.0).abs() < 1e-7);
+        assert!(Approximations::VALUES.exp(-1000.0) < 1e-37);
+        assert!(Approximations::VALUES.exp(1000.0).is_finite());
+        assert!((Approximations::VALUES.exp(0.0) - 1.0).abs() < 1e-7);
         for (x, r) in [
             (0.5f32, 0.0f32),
             (1.5, 2.0),
@@ -343,7 +396,7 @@ mod tests {
         }
         let mut x = -3.0f32;
         while x <= 3.0 {
-            let err = (erf(x) as f64 - erf64(x as f64)).abs();
+            let err = (Approximations::VALUES.erf(x) as f64 - erf64(x as f64)).abs();
             assert!(err < 6e-7, "erf({x}): error {err}");
             x += 0.01;
         }
