@@ -288,8 +288,8 @@ impl Int8Bert {
             s.keys_t.resize(d * padded, 0.0);
             for head in 0..self.heads {
                 let (qo, ko, vo) = (head * d, h + head * d, 2 * h + head * d);
-                // Keys of this head transposed to [d][len]: scores = Q·Kᵀ is then
-                // a plain row-major product.
+                // Keys of this head transposed to [d][padded]: scores = Q·Kᵀ is
+                // then a plain row-major product.
                 for (j, token) in qkv.chunks_exact(stride).enumerate() {
                     for (e, &k) in token[ko..ko + d].iter().enumerate() {
                         s.keys_t[e * padded + j] = k * scale;

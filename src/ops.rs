@@ -239,10 +239,10 @@ pub(crate) fn layer_norm_rows(x: &mut [f32], gamma: &[f32], beta: &[f32], eps: f
     }
 }
 
-/// The constants of [`exp`] and [`erf`] as one value. Vector loops take them
-/// through [`Approximations::opaque`] once per call: LLVM then splats them into
-/// locals before the loop, where as immediates it leaves a `v128.const` at every
-/// use, which wasm engines rebuild on every iteration (a tenth of GELU's time).
+/// eˣ and erf(x) without libm, with their constants as one value. Vector loops
+/// take them through [`Approximations::opaque`] once per call: LLVM then splats
+/// them into locals before the loop, where as immediates it leaves a
+/// `v128.const` at every use, which V8 rebuilds on every iteration.
 #[derive(Clone, Copy)]
 struct Approximations {
     exp_low: f32,
