@@ -3,8 +3,8 @@
 //
 //   node benches/profile.mjs [--tokens 31] [--batch 1] [--calls 400] [--build relaxed|simd128] [--wasm FILE]
 //
-// The page holds only our encoder (no interleaving with another runtime, so a
-// text is faster here than in benches/compare.mjs). Function names need a
+// The page holds only our encoder (no other runtime interleaved, unlike
+// benches/compare.mjs). Function names need a
 // module that still has its name section: pkg/ is wasm-opt'ed and shows
 // wasm-function[N]; for names pass the wasm-bindgen output before wasm-opt, e.g.
 //   cargo build --lib --release --target wasm32-unknown-unknown --features relaxed-simd
@@ -13,15 +13,27 @@
 // (its JS glue must match pkg/localrec.js, which it does for the same code).
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve, basename } from "node:path";
+import { parseArgs } from "node:util";
 import { startServer, ROOT } from "../scripts/serve.mjs";
 import { launchChromium } from "../scripts/browser.mjs";
 
-const arg = (name, fallback) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : fallback);
-const tokens = Number(arg("--tokens", 31));
-const batch = Number(arg("--batch", 1));
-const calls = Number(arg("--calls", 400));
-const build = arg("--build", "relaxed");
-const wasmFile = arg("--wasm", null);
+const { values: opts } = parseArgs({
+  options: {
+    tokens: { type: "string", default: "31" },
+    batch: { type: "string", default: "1" },
+    calls: { type: "string", default: "400" },
+    build: { type: "string", default: "relaxed" },
+    wasm: { type: "string" },
+  },
+});
+const count = (name) => {
+  const n = Number(opts[name]);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} takes a whole number ≥ 1, not ${opts[name]}`);
+  return n;
+};
+const [tokens, batch, calls] = [count("tokens"), count("batch"), count("calls")];
+const build = opts.build;
+const wasmFile = opts.wasm ?? null;
 if (!["relaxed", "simd128"].includes(build)) throw new Error(`--build is relaxed or simd128, not ${build}`);
 
 const SHARED = resolve(process.env.LOCALREC_SHARED ?? join(ROOT, "..", "shared"));
@@ -35,13 +47,21 @@ if (wasmFile) {
   wasmUrl = `/profile-wasm/${basename(wasmFile)}`;
 }
 const server = await startServer({ routes });
-const browser = await launchChromium();
+let browser;
 try {
+  browser = await launchChromium();
   const page = await browser.newPage();
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  page.on("response", (r) => r.status() >= 400 && pageErrors.push(`${r.status()} ${r.url()}`));
   await page.goto(`${server.url}/profile/?wasm=${encodeURIComponent(wasmUrl)}`);
-  await page.waitForFunction(() => document.getElementById("status").textContent !== "loading", null, { timeout: 120_000 });
+  await page
+    .waitForFunction(() => document.getElementById("status").textContent !== "loading", null, { timeout: 120_000 })
+    .catch((e) => {
+      throw new Error(`profile page did not load (${pageErrors.join("; ") || e.message}); is pkg/ built (npm run build)?`);
+    });
   const status = await page.textContent("#status");
-  if (status !== "ready") throw new Error(`profile page: ${status}`);
+  if (status !== "ready") throw new Error(`profile page: ${status} ${pageErrors.join("; ")}`);
 
   const timing = await page.evaluate(({ source, tokens, batch, calls }) => {
     const words = source.split(/\s+/);
@@ -86,6 +106,6 @@ try {
     console.log(`${((100 * t) / total).toFixed(1).padStart(6)}%  ${name.slice(0, 120)}`);
   }
 } finally {
-  await browser.close();
+  await browser?.close();
   server.close();
 }

@@ -244,8 +244,7 @@ impl PackedLinear {
                 },
             ) => (values, scales, a, s),
             (Panels::Narrow(w), Form::Narrow(a)) => {
-                narrow::forward(kernel, w, a, x.rows, &self.bias, y);
-                return Ok(());
+                return narrow::forward(kernel, w, a, x.rows, &self.bias, y);
             }
             _ => return Err(mismatch()),
         };

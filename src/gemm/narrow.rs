@@ -27,6 +27,7 @@
 //! portable kernel computes them too and is the reference in tests.
 
 use super::{f16_to_f32, BLOCK, PANEL, Q8_0_BLOCK_BYTES, ROW_BLOCK, TILE_ROWS};
+use crate::error::{Error, Result};
 use crate::scoring::Kernel;
 
 /// Largest 7-bit weight magnitude.
@@ -239,6 +240,9 @@ unsafe fn quantize_block_simd128(block: &[f32], q: &mut [i8]) -> (f32, i32) {
 }
 
 /// `y = x·Wᵀ + b` over `rows` rows (`y` already sized `rows × outputs`).
+/// Shapes that disagree (a bug in the caller, never user input) are a typed
+/// error rather than a panic, since the relaxed kernel writes through raw
+/// pointers and relies on them.
 pub(super) fn forward(
     kernel: Kernel,
     w: &NarrowPanels,
@@ -246,17 +250,35 @@ pub(super) fn forward(
     rows: usize,
     bias: &[f32],
     y: &mut [f32],
-) {
-    debug_assert_eq!(x.values.len() % (w.blocks * BLOCK).max(1), 0);
-    debug_assert!(y.len() >= rows * w.outputs && bias.len() >= w.outputs);
+) -> Result<()> {
+    let width = w.blocks * BLOCK;
+    let padded = x.values.len() / width.max(1);
+    let fits = x.values.len() == padded * width
+        && x.scales.len() == padded * w.blocks
+        && x.offsets.len() == padded * w.blocks
+        && padded % TILE_ROWS == 0
+        && rows <= padded
+        && y.len() == rows * w.outputs
+        && bias.len() == w.outputs;
+    if !fits {
+        return Err(Error::Config(format!(
+            "narrow product: {rows} rows of {} values for {} outputs × {width} inputs, \
+             output {} and bias {} long",
+            x.values.len(),
+            w.outputs,
+            y.len(),
+            bias.len()
+        )));
+    }
     match kernel {
         #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
         // SAFETY: this build only runs where relaxed SIMD validated (the loader
-        // picks it after `WebAssembly.validate`); lengths are checked above and
-        // by construction (panels and rows padded to whole tiles).
+        // picks it after `WebAssembly.validate`); every length the kernel relies
+        // on is checked just above.
         Kernel::Simd128 => unsafe { forward_relaxed(w, x, rows, bias, y) },
         _ => forward_portable(w, x, rows, bias, y),
     }
+    Ok(())
 }
 
 /// Rows in cache blocks of [`ROW_BLOCK`]; per block, every panel's weights
@@ -349,8 +371,10 @@ fn tile_portable(x: &TileRows, w: &Tile, acc: &mut [[f32; PANEL]; TILE_ROWS]) {
             }
             let a_scale = x.scales[m * w.blocks + b];
             let offset = x.offsets[m * w.blocks + b];
+            // The relaxed kernel's order: the two scales first, then one
+            // multiply-add (which it may fuse).
             for ((acc, &sum), &scale) in acc_row.iter_mut().zip(&sums).zip(sb) {
-                *acc += (sum - offset) as f32 * scale * a_scale;
+                *acc += (sum - offset) as f32 * (scale * a_scale);
             }
         }
     }
@@ -411,8 +435,8 @@ unsafe fn forward_relaxed(
                         let a_scale = f32x4_splat(*a_scales.add((tile + m) * blocks + b));
                         let lo = f32x4_convert_i32x4(sum[0]);
                         let hi = f32x4_convert_i32x4(sum[1]);
-                        // One (possibly fused) multiply-add per vector: the
-                        // result may differ from the portable tile in the last bit.
+                        // The portable tile's order; the multiply-add may be
+                        // fused, so the last bit can differ from it.
                         fm[0] = f32x4_relaxed_madd(lo, f32x4_mul(s_lo, a_scale), fm[0]);
                         fm[1] = f32x4_relaxed_madd(hi, f32x4_mul(s_hi, a_scale), fm[1]);
                     }
