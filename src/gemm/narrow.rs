@@ -256,7 +256,7 @@ pub(super) fn forward(
     let fits = x.values.len() == padded * width
         && x.scales.len() == padded * w.blocks
         && x.offsets.len() == padded * w.blocks
-        && padded % TILE_ROWS == 0
+        && padded.is_multiple_of(TILE_ROWS)
         && rows <= padded
         && y.len() == rows * w.outputs
         && bias.len() == w.outputs;
