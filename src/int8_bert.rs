@@ -282,7 +282,7 @@ impl Int8Bert {
             // columns see zero keys, are never read, and keep QKᵀ on the vector path.
             let padded = len.next_multiple_of(ops::TILE_N);
             let qkv = &s.qkv[start * stride..(start + len) * stride];
-            s.scores.clear();
+            // Every score QKᵀ writes is overwritten: no need to clear.
             s.scores.resize(len * padded, 0.0);
             s.keys_t.clear();
             s.keys_t.resize(d * padded, 0.0);
