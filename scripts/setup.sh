@@ -84,14 +84,16 @@ need_bundle=0
 for q in int8 f32; do
   f=models/build/minilm-l6-v2-$q.lrm
   # Rebuild when missing, older than the code that writes it, or no longer valid.
-  if [ ! -f "$f" ] || [ -n "$(find src -newer "$f" -name '*.rs' -print -quit)" ]; then need_bundle=1; fi
+  if [ ! -f "$f" ] || [ -n "$(find src -newer "$f" -name '*.rs' -print -quit)" ] \
+    || [ data/films/films.jsonl.gz -nt "$f" ]; then need_bundle=1; fi
 done
 if [ $need_bundle -eq 1 ]; then
   say "building the model bundles"
   cargo build --quiet --bin localrec
-  for q in int8 f32; do
-    ./target/debug/localrec model build --from "$SRC" --quant $q -o models/build/minilm-l6-v2-$q.lrm
-  done
+  # The int8 bundle's rounding is calibrated on 256 of the shipped films (GPTQ, ≈ 1 min).
+  ./target/debug/localrec model build --from "$SRC" --quant int8 \
+    --calibrate data/films/films.jsonl.gz -o models/build/minilm-l6-v2-int8.lrm
+  ./target/debug/localrec model build --from "$SRC" --quant f32 -o models/build/minilm-l6-v2-f32.lrm
 fi
 # The demo catalogue index (11k Wikipedia films shipped in data/films/).
 # Rebuilt when missing, older than its data, or no longer readable (format change) or

@@ -103,6 +103,101 @@ fn builds_inspects_and_embeds_with_a_tiny_model() {
 }
 
 #[test]
+fn builds_a_calibrated_bundle_and_rejects_bad_calibration_options() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_model_dir(dir.path());
+    let catalogue = dir.path().join("films.jsonl");
+    std::fs::write(
+        &catalogue,
+        "{\"id\":\"a\",\"title\":\"the good film\",\"text\":\"A war story. Then more.\"}\n\
+         {\"id\":\"b\",\"title\":\"film\",\"text\":\"good war\"}\n",
+    )
+    .unwrap();
+    let from = dir.path().to_str().unwrap();
+    let (cal, plain) = (dir.path().join("cal.lrm"), dir.path().join("plain.lrm"));
+    let build = |extra: &[&str], out: &std::path::Path| {
+        let mut args = vec![
+            "model",
+            "build",
+            "--from",
+            from,
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        localrec(&args, b"")
+    };
+    let out = build(&["--calibrate", catalogue.to_str().unwrap()], &cal);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("calibrated on 6 texts from 2 items"),
+        "{stdout}"
+    );
+    assert!(build(&[], &plain).status.success());
+    let (cal_enc, plain_enc) = (
+        Encoder::from_bytes(&std::fs::read(&cal).unwrap()).unwrap(),
+        Encoder::from_bytes(&std::fs::read(&plain).unwrap()).unwrap(),
+    );
+    let text = "the good war film";
+    assert!(
+        common::cosine(
+            &cal_enc.embed(text).unwrap(),
+            &plain_enc.embed(text).unwrap()
+        ) > 0.99,
+        "calibrated and plain bundles embed alike"
+    );
+
+    for (extra, says) in [
+        (vec!["--calibrate", "missing.jsonl"], "missing.jsonl"),
+        (
+            vec!["--calibrate", catalogue.to_str().unwrap(), "--quant", "f32"],
+            "int8",
+        ),
+        (
+            vec![
+                "--calibrate",
+                catalogue.to_str().unwrap(),
+                "--linear-step",
+                "0",
+            ],
+            "linear",
+        ),
+        (
+            vec![
+                "--calibrate",
+                catalogue.to_str().unwrap(),
+                "--table-step",
+                "NaN",
+            ],
+            "table",
+        ),
+        (
+            vec![
+                "--calibrate",
+                catalogue.to_str().unwrap(),
+                "--calibration-items",
+                "0",
+            ],
+            "calibration",
+        ),
+    ] {
+        let out = build(&extra, &dir.path().join("bad.lrm"));
+        assert!(!out.status.success(), "{extra:?}");
+        let line = stderr_line(&out);
+        assert!(line.contains(says), "{extra:?}: {line}");
+    }
+    assert!(
+        !dir.path().join("bad.lrm").exists(),
+        "no file is left behind"
+    );
+}
+
+#[test]
 fn embeds_with_the_default_real_model() {
     let refs = common::references();
     let picked: Vec<&common::Reference> = refs

@@ -3,10 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use localrec::{BertConfig, Error, ModelBundle, Quant, Result};
+use localrec::calibrated::{Calibration, Steps};
+use localrec::{read_catalogue, BertConfig, Error, ModelBundle, Quant, Result};
 use sha2::{Digest, Sha256};
 
-use super::{read_file, write_atomically};
+use super::{open_input, read_file, write_atomically};
 
 #[derive(Subcommand)]
 pub enum ModelCommand {
@@ -31,6 +32,20 @@ pub struct BuildArgs {
     /// Storage of linear layers and the word table: int8 or f32.
     #[arg(long, default_value = "int8")]
     quant: String,
+    /// Calibrate the int8 rounding on this catalogue (JSONL, optionally .gz):
+    /// three texts per item used (title, first sentence, whole text), GPTQ on
+    /// the linear layers, small per-row steps that gzip well.
+    #[arg(long)]
+    calibrate: Option<PathBuf>,
+    /// How many catalogue items to calibrate on, spread evenly over the file.
+    #[arg(long, default_value_t = 256)]
+    calibration_items: usize,
+    /// Rounding step of the linear layers, as a fraction of each output row's RMS.
+    #[arg(long, default_value_t = Steps::default().linear)]
+    linear_step: f32,
+    /// Rounding step of the word table, as a fraction of each row's RMS.
+    #[arg(long, default_value_t = Steps::default().table)]
+    table_step: f32,
 }
 
 pub fn run(cmd: ModelCommand) -> Result<()> {
@@ -57,7 +72,37 @@ fn build(args: &BuildArgs) -> Result<()> {
     let weights = candle_core::safetensors::load_buffer(&raw, &candle_core::Device::Cpu)
         .map_err(|e| Error::Container(format!("{}: {e}", weights_path.display())))?;
     drop(raw);
-    let bundle = ModelBundle::from_weights(config, tokenizer, &weights, quant, model_id)?;
+    let bundle = match &args.calibrate {
+        None => ModelBundle::from_weights(config, tokenizer, &weights, quant, model_id)?,
+        Some(_) if quant != Quant::Int8 => {
+            return Err(Error::Config(
+                "--calibrate applies to int8 bundles only".into(),
+            ))
+        }
+        Some(catalogue) => {
+            let steps = Steps {
+                linear: args.linear_step,
+                table: args.table_step,
+            };
+            steps.validate()?; // before the minute calibration takes
+            let texts = calibration_texts(catalogue, args.calibration_items)?;
+            let calibration = Calibration::collect(&config, &tokenizer, &weights, &texts)?;
+            println!(
+                "calibrated on {} texts from {} items of {}",
+                calibration.texts(),
+                texts.len() / 3,
+                catalogue.display()
+            );
+            ModelBundle::from_weights_calibrated(
+                config,
+                tokenizer,
+                &weights,
+                model_id,
+                &calibration,
+                steps,
+            )?
+        }
+    };
     let bytes = bundle.to_bytes()?;
     write_atomically(&args.output, &bytes)?;
     println!(
@@ -67,6 +112,21 @@ fn build(args: &BuildArgs) -> Result<()> {
         bundle.model_id()
     );
     Ok(())
+}
+
+/// The calibration texts of `items` catalogue items of `catalogue`.
+fn calibration_texts(catalogue: &Path, items: usize) -> Result<Vec<String>> {
+    let all = read_catalogue(std::io::BufReader::new(open_input(catalogue)?))?;
+    let texts = localrec::calibrated::calibration_texts(&all, items);
+    if texts.is_empty() {
+        return Err(Error::Config(format!(
+            "no calibration items ({} asked of {} in {})",
+            items,
+            all.len(),
+            catalogue.display()
+        )));
+    }
+    Ok(texts)
 }
 
 fn inspect(file: &Path) -> Result<()> {

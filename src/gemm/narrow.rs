@@ -7,7 +7,8 @@
 //! `i32x4.dot_i16x8_s` after widening both operands. To use it:
 //!
 //! - weights are re-rounded at load from their `Q8_0` blocks to 7 bits
-//!   (−63..=63, one f32 scale per output and block of [`BLOCK`] inputs) and
+//!   (−63..=63, one f32 scale per output and block of [`BLOCK`] inputs; a
+//!   block already within −63..=63, as in calibrated bundles, is kept) and
 //!   stored offset by +64, so every byte is in 1..=127 and its top bit is
 //!   clear on every engine;
 //! - activations are quantised per row *and* per block of [`BLOCK`] inputs to
@@ -74,7 +75,8 @@ impl NarrowPanels {
                 if max == 0 || !scale.is_finite() {
                     continue; // all zero: weights stay at the offset, scale 0
                 }
-                let ratio = W_MAX / f32::from(max);
+                // Blocks already within 7 bits (calibrated bundles) are kept exactly.
+                let ratio = (W_MAX / f32::from(max)).min(1.0);
                 scales[at * PANEL + lane] = scale / ratio;
                 let dst = &mut weights[at * PANEL_BLOCK_BYTES..][..PANEL_BLOCK_BYTES];
                 for (k, &v) in q8.iter().enumerate() {
