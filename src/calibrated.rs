@@ -16,10 +16,10 @@
 //!   layer's outputs rather than its single weights stay close;
 //! - the word table is rounded to the nearest step (calibration did not beat
 //!   that for rows read one token at a time);
-//! - a block whose integers would pass [`LINEAR_LIMIT`] doubles its step until
-//!   they fit. The limit is 63 so that the narrow 7-bit product of the
-//!   relaxed-SIMD build reads every linear block exactly, as the wide product
-//!   does.
+//! - a block whose integers would pass [`LINEAR_LIMIT`] (linears) or
+//!   [`TABLE_LIMIT`] (word table) doubles its step until they fit. The linear
+//!   limit is 63 so that the narrow 7-bit product of the relaxed-SIMD build
+//!   reads every linear block exactly, as the wide product does.
 //!
 //! The result is ordinary `Q8_0`: readers need no new format.
 
@@ -84,8 +84,9 @@ impl Steps {
 /// The second moments of every linear layer's inputs over calibration texts:
 /// what GPTQ needs to know which rounding errors matter.
 pub struct Calibration {
-    /// `(layer, input)` → row-major `n × n` sum over texts of `XᵀX / tokens`.
-    hessians: HashMap<(usize, LinearInput), (usize, Vec<f64>)>,
+    /// `(layer, input)` → width `n` and GPTQ's factor `U` (`n × n`, row-major)
+    /// of the sum over texts of `XᵀX / tokens`.
+    factors: HashMap<(usize, LinearInput), (usize, Vec<f32>)>,
     texts: usize,
 }
 
@@ -126,14 +127,14 @@ impl Calibration {
                 Ok(())
             })?;
         }
-        let mut hessians = HashMap::new();
+        let mut factors = HashMap::new();
         for (key, sum) in sums {
             let n = sum.dim(0)?;
-            let values = sum.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
-            hessians.insert(key, (n, values));
+            let hessian = sum.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
+            factors.insert(key, (n, inverse_hessian_factor(&hessian, n)?));
         }
         Ok(Self {
-            hessians,
+            factors,
             texts: texts.len(),
         })
     }
@@ -143,9 +144,9 @@ impl Calibration {
         self.texts
     }
 
-    /// The Hessian of the input of the linear layer whose weight is `name`
-    /// (`encoder.layer.{i}.{suffix}.weight`).
-    fn hessian(&self, name: &str) -> Result<(usize, &[f64])> {
+    /// GPTQ's factor for the input of the linear layer whose weight is `name`
+    /// (`encoder.layer.{i}.{suffix}.weight`): its width and `U`.
+    fn factor(&self, name: &str) -> Result<(usize, &[f32])> {
         let missing = || Error::Config(format!("calibration has no inputs for `{name}`"));
         let rest = name
             .strip_prefix("encoder.layer.")
@@ -154,28 +155,22 @@ impl Calibration {
         let (layer, suffix) = rest.split_once('.').ok_or_else(missing)?;
         let layer: usize = layer.parse().map_err(|_| missing())?;
         let input = LinearInput::of(suffix).ok_or_else(missing)?;
-        let (n, h) = self.hessians.get(&(layer, input)).ok_or_else(missing)?;
-        Ok((*n, h.as_slice()))
+        let (n, u) = self.factors.get(&(layer, input)).ok_or_else(missing)?;
+        Ok((*n, u.as_slice()))
     }
 
     /// `weight` (`[outputs, inputs]`, f32) rounded by GPTQ as `Q8_0`.
     pub(crate) fn round_linear(&self, name: &str, weight: &Tensor, step: f32) -> Result<QTensor> {
         let (rows, cols) = weight.dims2()?;
-        let (n, hessian) = self.hessian(name)?;
+        let (n, factor) = self.factor(name)?;
         if n != cols {
             return Err(Error::Config(format!(
                 "calibration inputs of `{name}` have {n} values, the weight {cols}"
             )));
         }
         let values = weight.flatten_all()?.to_vec1::<f32>()?;
-        let factor = inverse_hessian_factor(hessian, n)?;
-        let bytes = gptq(&values, rows, cols, Some(&factor), step, LINEAR_LIMIT)?;
-        Ok(qtensor_from_ggml(
-            GgmlDType::Q8_0,
-            &bytes,
-            vec![rows, cols],
-            &Device::Cpu,
-        )?)
+        let bytes = gptq(&values, rows, cols, Some(factor), step, LINEAR_LIMIT)?;
+        q8_0_tensor(&bytes, rows, cols)
     }
 }
 
@@ -210,9 +205,14 @@ pub(crate) fn round_table(table: &Tensor, step: f32) -> Result<QTensor> {
     let (rows, cols) = table.dims2()?;
     let values = table.flatten_all()?.to_vec1::<f32>()?;
     let bytes = gptq(&values, rows, cols, None, step, TABLE_LIMIT)?;
+    q8_0_tensor(&bytes, rows, cols)
+}
+
+/// `rows × cols` values as `Q8_0` bytes → a tensor.
+fn q8_0_tensor(bytes: &[u8], rows: usize, cols: usize) -> Result<QTensor> {
     Ok(qtensor_from_ggml(
         GgmlDType::Q8_0,
-        &bytes,
+        bytes,
         vec![rows, cols],
         &Device::Cpu,
     )?)
@@ -312,7 +312,12 @@ fn gptq(
         let rms = (row.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / cols as f64).sqrt();
         let base = f16::from_f32(step_fraction * rms as f32).to_f32();
         let out_row = &mut out[r * blocks * BLOCK_BYTES..(r + 1) * blocks * BLOCK_BYTES];
-        if base <= 0.0 || !base.is_finite() {
+        if !base.is_finite() {
+            return Err(Error::Config(format!(
+                "row {r}'s rounding step ({step_fraction} × RMS {rms}) is too large for f16"
+            )));
+        }
+        if base <= 0.0 {
             continue; // a zero row (or one too small for f16): zero blocks
         }
         for b in 0..blocks {
@@ -512,6 +517,10 @@ mod tests {
         assert!(gptq(&[f32::NAN; 32], 1, 32, None, 0.1, 63).is_err());
         assert!(gptq(&[0.0; 30], 1, 30, None, 0.1, 63).is_err());
         assert!(gptq(&[0.0; 32], 1, 32, Some(&[1.0; 4]), 0.1, 63).is_err());
+        assert!(
+            gptq(&[1e30; 32], 1, 32, None, 0.5, 63).is_err(),
+            "step past f16"
+        );
         assert!(inverse_hessian_factor(&[1.0, 2.0, 3.0], 2).is_err());
         assert!(Steps {
             linear: 0.0,

@@ -96,7 +96,22 @@ impl BertConfig {
                 self.hidden_act
             )));
         }
-        // Guard against absurd sizes from a hostile file before anything allocates.
+        // Guard against absurd sizes from a hostile file before anything allocates
+        // (a tensor list per layer, tables per position and type).
+        let limits = [
+            ("num_hidden_layers", self.num_hidden_layers, 1024),
+            (
+                "max_position_embeddings",
+                self.max_position_embeddings,
+                1 << 20,
+            ),
+            ("type_vocab_size", self.type_vocab_size, 1 << 16),
+        ];
+        for (name, value, most) in limits {
+            if value > most {
+                return Err(Error::Config(format!("{name} {value} is over {most}")));
+            }
+        }
         let params = self
             .vocab_size
             .saturating_mul(self.hidden_size)
@@ -150,5 +165,33 @@ mod tests {
         let bad = MINILM.replace("\"hidden_size\":384", "\"hidden_size\":0");
         assert!(matches!(BertConfig::from_json(&bad), Err(Error::Config(_))));
         assert!(matches!(BertConfig::from_json("{"), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn rejects_absurd_sizes_before_anything_allocates() {
+        let tiny_layers = MINILM
+            .replace("\"hidden_size\":384", "\"hidden_size\":12")
+            .replace("\"intermediate_size\":1536", "\"intermediate_size\":1");
+        for (field, value) in [
+            (
+                "\"num_hidden_layers\":6",
+                "\"num_hidden_layers\":2000000000",
+            ),
+            (
+                "\"max_position_embeddings\":512",
+                "\"max_position_embeddings\":2000000000",
+            ),
+            ("\"type_vocab_size\":2", "\"type_vocab_size\":2000000000"),
+        ] {
+            let bad = tiny_layers.replace(field, value);
+            assert!(
+                matches!(BertConfig::from_json(&bad), Err(Error::Config(m)) if m.contains("is over")),
+                "{value}"
+            );
+        }
+        let huge = MINILM.replace("\"vocab_size\":30522", "\"vocab_size\":2000000000");
+        assert!(
+            matches!(BertConfig::from_json(&huge), Err(Error::Config(m)) if m.contains("too large"))
+        );
     }
 }

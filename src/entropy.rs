@@ -1,10 +1,11 @@
 //! Order-0 entropy coding of byte streams (rANS): how a bundle stores its
 //! int8 weights close to their entropy.
 //!
-//! A calibrated bundle's integers are small (≈ 4 bits of entropy in the word
-//! table, ≈ 6.3 in the linear layers) but a gzip transfer codes them ≈ 12 %
-//! above that: deflate's LZ77 stage finds short chance matches in them that
-//! cost more than the literals they replace. One static frequency table per
+//! A calibrated bundle's integers are small (≈ 4.8 bits of entropy per word-table
+//! value, ≈ 6.4 per linear weight) but a gzip transfer codes them well above
+//! that: deflate's LZ77 stage finds short chance matches in them that cost
+//! more than the literals they replace (word table at one setting: 6.75 MB
+//! gzipped against 5.93 MB of entropy). One static frequency table per
 //! stream and a range-asymmetric-numeral-system coder (Duda, 2013; the
 //! 32-bit state, 16-bit renormalisation variant) reach the entropy within a
 //! fraction of a percent.
@@ -13,9 +14,10 @@
 //! 2^[`PROB_BITS`], the four final 32-bit coder states (symbol i is coded by
 //! state i mod 4, which lets a decoder overlap four steps), then the
 //! renormalisation words (little-endian `u16`) in the order the decoder reads
-//! them. Decoding checks that it ends in
-//! the coders' initial states having read every byte, so a damaged stream is an
-//! error rather than wrong weights.
+//! them. Decoding checks that it ends in the coders' initial states having
+//! read every word, so a damaged stream is an error rather than wrong weights
+//! — except a stream of one repeated symbol, which has no state to damage and
+//! decodes at any length: the count comes from the tensor's validated shape.
 
 use crate::error::{Error, FileKind, Result};
 
@@ -248,6 +250,14 @@ mod tests {
         let mut extra = coded.clone();
         extra.push(0);
         assert!(decode(&extra, symbols.len()).is_err());
+        let mut words = coded.clone();
+        words.extend([0, 0]);
+        assert!(decode(&words, symbols.len()).is_err(), "a word too many");
+        for at in [TABLE_BYTES, TABLE_BYTES + 5, TABLE_BYTES + 15] {
+            let mut state = coded.clone();
+            state[at] ^= 0x80;
+            assert!(decode(&state, symbols.len()).is_err(), "state byte {at}");
+        }
     }
 
     proptest! {
@@ -258,7 +268,7 @@ mod tests {
         }
 
         #[test]
-        fn flipped_bytes_never_panic(at in 0usize..600, bit in 0u8..8) {
+        fn flipped_bytes_never_panic(at in 0usize..usize::MAX, bit in 0u8..8) {
             let symbols = peaked(3_000, 11);
             let mut coded = encode(&symbols);
             let at = at % coded.len();

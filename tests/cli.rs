@@ -191,6 +191,10 @@ fn builds_a_calibrated_bundle_and_rejects_bad_calibration_options() {
         let line = stderr_line(&out);
         assert!(line.contains(says), "{extra:?}: {line}");
     }
+    // Calibration options without --calibrate are a usage error, not ignored.
+    let out = build(&["--linear-step", "0.05"], &dir.path().join("bad.lrm"));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--calibrate"));
     assert!(
         !dir.path().join("bad.lrm").exists(),
         "no file is left behind"

@@ -107,7 +107,8 @@ fn int8_bundle_holds_on_held_out_texts() {
     // The simd128 build's product holds the bound; the narrow product
     // (relaxed-SIMD build) falls under it on a few very short texts (see README, "Parity").
     let mut failures = Vec::new();
-    for (scheme, bound) in [(Scheme::Wide, 0.995), (Scheme::Narrow, 0.993)] {
+    // (scheme, min cosine, most texts allowed under 0.995: measured 0 and 3)
+    for (scheme, bound, most_under) in [(Scheme::Wide, 0.995, 0), (Scheme::Narrow, 0.993, 5)] {
         let bytes = std::fs::read(bundle("minilm-l6-v2-int8.lrm")).unwrap();
         let encoder =
             Encoder::from_bundle_for(ModelBundle::from_bytes(&bytes).unwrap(), scheme).unwrap();
@@ -128,6 +129,9 @@ fn int8_bundle_holds_on_held_out_texts() {
         );
         if min < bound {
             failures.push(format!("{scheme:?}: {min} < {bound} on {worst:?}"));
+        }
+        if under > most_under {
+            failures.push(format!("{scheme:?}: {under} texts under 0.995"));
         }
     }
     assert!(failures.is_empty(), "{failures:?}");

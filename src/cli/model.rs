@@ -38,13 +38,13 @@ pub struct BuildArgs {
     #[arg(long)]
     calibrate: Option<PathBuf>,
     /// How many catalogue items to calibrate on, spread evenly over the file.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, requires = "calibrate")]
     calibration_items: usize,
     /// Rounding step of the linear layers, as a fraction of each output row's RMS.
-    #[arg(long, default_value_t = Steps::default().linear)]
+    #[arg(long, default_value_t = Steps::default().linear, requires = "calibrate")]
     linear_step: f32,
     /// Rounding step of the word table, as a fraction of each row's RMS.
-    #[arg(long, default_value_t = Steps::default().table)]
+    #[arg(long, default_value_t = Steps::default().table, requires = "calibrate")]
     table_step: f32,
 }
 

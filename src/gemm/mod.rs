@@ -568,6 +568,28 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_narrow_scheme_keeps_blocks_already_within_seven_bits() {
+        // One row: a block within ±63 (kept exactly) and one reaching ±127
+        // (re-rounded to 7 bits at a coarser scale).
+        let (n, k) = (1, 64);
+        let mut bytes = Vec::new();
+        let small: Vec<i8> = (0..32).map(|i| (i * 4 - 63).clamp(-63, 63) as i8).collect();
+        let full: Vec<i8> = (0..32)
+            .map(|i| (i * 8 - 127).clamp(-127, 127) as i8)
+            .collect();
+        for (scale, values) in [(0.5f32, &small), (0.25f32, &full)] {
+            bytes.extend_from_slice(&half::f16::from_f32(scale).to_bits().to_le_bytes());
+            bytes.extend(values.iter().map(|&v| v as u8));
+        }
+        let packed = PackedLinear::pack(&bytes, n, k, vec![0.0; n], Scheme::Narrow).unwrap();
+        let (values, scales) = packed.unpack();
+        assert_eq!(&values[..32], small.as_slice(), "kept as stored");
+        assert_eq!(scales[0], 0.5);
+        assert!(values[32..].iter().all(|v| v.unsigned_abs() <= 63));
+        assert_eq!(scales[1], 0.25 * 127.0 / 63.0);
+    }
+
     fn kernels() -> Vec<Kernel> {
         let mut k = vec![Kernel::Portable];
         if Kernel::detect() != Kernel::Portable {
