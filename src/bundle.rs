@@ -122,8 +122,9 @@ impl FromStr for Quant {
 enum Role {
     /// A linear layer's weight matrix: int8 (`Q8_0`) in int8 bundles.
     Matrix,
-    /// The word-embedding table: 5-bit (`Q5_1`) in int8 bundles. It is read one
-    /// row per token, never multiplied, and is the largest tensor (30,522 rows).
+    /// The word-embedding table: 5-bit (`Q5_1`) in int8 bundles, `Q8_0` in
+    /// calibrated ones. It is read one row per token, never multiplied, and is
+    /// the largest tensor (30,522 rows).
     Table,
     /// The position table: added to every token's row, `Q8_0` in int8 bundles.
     Positions,
@@ -314,10 +315,12 @@ impl ModelBundle {
         let mut reader = Cursor::new(container);
         let content =
             gguf_file::Content::read(&mut reader).map_err(|e| Error::Container(e.to_string()))?;
-        let directory = match content.metadata.get(KEY_CODED) {
-            None => Directory::parse("[]", section.len())?,
-            Some(_) => Directory::parse(&metadata_string(&content, KEY_CODED)?, section.len())?,
+        // Without a directory there must be no coded section.
+        let directory_json = match content.metadata.get(KEY_CODED) {
+            None => "[]".to_string(),
+            Some(_) => metadata_string(&content, KEY_CODED)?,
         };
+        let directory = Directory::parse(&directory_json, section.len())?;
         let config = BertConfig::from_json(&metadata_string(&content, KEY_CONFIG)?)?;
         let expected = expected_tensors(&config);
         if let Some(stray) = directory
@@ -341,7 +344,8 @@ impl ModelBundle {
 
         let mut tensors = HashMap::new();
         for (name, shape, role) in expected {
-            let (dims, dtype) = match (content.tensor_infos.get(&name), directory.get(&name)) {
+            let coded = directory.get(&name);
+            let (dims, dtype) = match (content.tensor_infos.get(&name), coded) {
                 (Some(_), Some(_)) => {
                     return Err(Error::Malformed {
                         kind: FileKind::ModelBundle,
@@ -372,7 +376,7 @@ impl ModelBundle {
                     dtype: format!("{dtype:?}"),
                 });
             }
-            let tensor = match directory.get(&name) {
+            let tensor = match coded {
                 Some((dims, range)) => coded_tensors::read(&name, dims, &section[range.clone()])?,
                 None => content
                     .tensor(&mut reader, &name, &Device::Cpu)

@@ -34,11 +34,8 @@ use crate::bundle::{ModelBundle, Quant};
 use crate::catalogue::CatalogueItem;
 use crate::config::BertConfig;
 use crate::error::{Error, Result};
+use crate::gemm::{BLOCK, Q8_0_BLOCK_BYTES as BLOCK_BYTES};
 
-/// Values per `Q8_0` block.
-const BLOCK: usize = 32;
-/// Bytes per `Q8_0` block: an f16 scale and 32 signed bytes.
-const BLOCK_BYTES: usize = 2 + BLOCK;
 /// Largest integer magnitude in a linear layer's blocks: 7 bits, which the
 /// narrow product reads without re-rounding.
 pub const LINEAR_LIMIT: i32 = 63;
@@ -169,7 +166,7 @@ impl Calibration {
             )));
         }
         let values = weight.flatten_all()?.to_vec1::<f32>()?;
-        let bytes = gptq(&values, rows, cols, Some(factor), step, LINEAR_LIMIT)?;
+        let bytes = round_rows(&values, rows, cols, Some(factor), step, LINEAR_LIMIT)?;
         q8_0_tensor(&bytes, rows, cols)
     }
 }
@@ -204,7 +201,7 @@ pub fn calibration_texts(items: &[CatalogueItem], count: usize) -> Vec<String> {
 pub(crate) fn round_table(table: &Tensor, step: f32) -> Result<QTensor> {
     let (rows, cols) = table.dims2()?;
     let values = table.flatten_all()?.to_vec1::<f32>()?;
-    let bytes = gptq(&values, rows, cols, None, step, TABLE_LIMIT)?;
+    let bytes = round_rows(&values, rows, cols, None, step, TABLE_LIMIT)?;
     q8_0_tensor(&bytes, rows, cols)
 }
 
@@ -284,7 +281,7 @@ fn inverse_hessian_factor(hessian: &[f64], n: usize) -> Result<Vec<f32>> {
 /// `U`, `cols × cols`), each value's rounding error, divided by `U[i][i]`, is
 /// subtracted from the row's later values in proportion to `U[i][j]`; without
 /// one, values round to nearest.
-fn gptq(
+fn round_rows(
     weights: &[f32],
     rows: usize,
     cols: usize,
@@ -380,7 +377,7 @@ mod tests {
         let (rows, cols) = (5, 64);
         let mut w = noise(1, rows * cols);
         w[3] = 40.0; // an outlier: its block must double its step
-        let bytes = gptq(&w, rows, cols, None, 0.05, LINEAR_LIMIT).unwrap();
+        let bytes = round_rows(&w, rows, cols, None, 0.05, LINEAR_LIMIT).unwrap();
         let back = decode(&bytes);
         for r in 0..rows {
             let row = &w[r * cols..(r + 1) * cols];
@@ -439,9 +436,9 @@ mod tests {
             e
         };
         let step = 0.3;
-        let nearest = decode(&gptq(&w, rows, cols, None, step, 127).unwrap());
+        let nearest = decode(&round_rows(&w, rows, cols, None, step, 127).unwrap());
         let factor = inverse_hessian_factor(&h, cols).unwrap();
-        let calibrated = decode(&gptq(&w, rows, cols, Some(&factor), step, 127).unwrap());
+        let calibrated = decode(&round_rows(&w, rows, cols, Some(&factor), step, 127).unwrap());
         let (e_nearest, e_gptq) = (output_error(&nearest), output_error(&calibrated));
         assert!(
             e_gptq < 0.5 * e_nearest,
@@ -514,11 +511,11 @@ mod tests {
 
     #[test]
     fn bad_input_is_a_typed_error() {
-        assert!(gptq(&[f32::NAN; 32], 1, 32, None, 0.1, 63).is_err());
-        assert!(gptq(&[0.0; 30], 1, 30, None, 0.1, 63).is_err());
-        assert!(gptq(&[0.0; 32], 1, 32, Some(&[1.0; 4]), 0.1, 63).is_err());
+        assert!(round_rows(&[f32::NAN; 32], 1, 32, None, 0.1, 63).is_err());
+        assert!(round_rows(&[0.0; 30], 1, 30, None, 0.1, 63).is_err());
+        assert!(round_rows(&[0.0; 32], 1, 32, Some(&[1.0; 4]), 0.1, 63).is_err());
         assert!(
-            gptq(&[1e30; 32], 1, 32, None, 0.5, 63).is_err(),
+            round_rows(&[1e30; 32], 1, 32, None, 0.5, 63).is_err(),
             "step past f16"
         );
         assert!(inverse_hessian_factor(&[1.0, 2.0, 3.0], 2).is_err());
@@ -536,7 +533,7 @@ mod tests {
         .is_err());
         assert!(Steps::default().validate().is_ok());
         // A zero row stays zero.
-        let zero = decode(&gptq(&[0.0; 32], 1, 32, None, 0.1, 63).unwrap());
+        let zero = decode(&round_rows(&[0.0; 32], 1, 32, None, 0.1, 63).unwrap());
         assert!(zero.iter().all(|v| *v == 0.0));
     }
 }

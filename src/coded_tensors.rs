@@ -20,11 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::entropy;
 use crate::error::{Error, FileKind, Result};
-
-/// Values per `Q8_0` block.
-const BLOCK: usize = 32;
-/// Bytes per `Q8_0` block.
-const BLOCK_BYTES: usize = 2 + BLOCK;
+use crate::gemm::{BLOCK, Q8_0_BLOCK_BYTES as BLOCK_BYTES};
 
 /// One tensor of the section, as the directory lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
