@@ -7,8 +7,8 @@
 // benches/compare.mjs). Function names need a
 // module that still has its name section: pkg/ is wasm-opt'ed and shows
 // wasm-function[N]; for names pass the wasm-bindgen output before wasm-opt, e.g.
-//   cargo build --lib --release --target wasm32-unknown-unknown --features relaxed-simd
-//   wasm-bindgen --target web --out-dir target/profile target/wasm32-unknown-unknown/release/localrec.wasm
+//   cargo build --lib --profile wasm-release --target wasm32-unknown-unknown --features relaxed-simd
+//   wasm-bindgen --target web --out-dir target/profile target/wasm32-unknown-unknown/wasm-release/localrec.wasm
 //   node benches/profile.mjs --wasm target/profile/localrec_bg.wasm
 // (its JS glue must match pkg/localrec.js, which it does for the same code).
 import { readFileSync } from "node:fs";

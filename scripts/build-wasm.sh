@@ -3,7 +3,8 @@
 #   pkg/localrec_bg.wasm          simd128 (every browser with wasm SIMD)
 #   pkg/localrec_relaxed_bg.wasm  + relaxed SIMD (cargo feature relaxed-simd: the narrow
 #                                 int8 product on i32x4.relaxed_dot_i8x16_i7x16_add_s)
-# Each: cargo (wasm32, release) → wasm-bindgen --target web → wasm-opt -O3 (binaryen 132).
+# Each: cargo (wasm32, profile wasm-release: fat LTO, dependencies at opt-level z)
+#       → wasm-bindgen --target web → wasm-opt -O3 (binaryen 132).
 # Both builds export the same functions and imports, so one JS glue (pkg/localrec.js)
 # loads either; js/simd.js picks one at run time.
 set -euo pipefail
@@ -19,9 +20,9 @@ build() {
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do cargo_args+=("$1"); shift; done
   [ $# -gt 0 ] && shift
   opt_args=("$@")
-  cargo build --quiet --lib --release --target wasm32-unknown-unknown ${cargo_args[@]+"${cargo_args[@]}"}
+  cargo build --quiet --lib --profile wasm-release --target wasm32-unknown-unknown ${cargo_args[@]+"${cargo_args[@]}"}
   rm -rf "$out"
-  wasm-bindgen --target web --out-dir "$out" target/wasm32-unknown-unknown/release/localrec.wasm
+  wasm-bindgen --target web --out-dir "$out" target/wasm32-unknown-unknown/wasm-release/localrec.wasm
   ./node_modules/.bin/wasm-opt -O3 "${OPT_FLAGS[@]}" ${opt_args[@]+"${opt_args[@]}"} \
     "$out/localrec_bg.wasm" -o "$out/localrec_bg.opt.wasm"
   mv "$out/localrec_bg.opt.wasm" "$out/localrec_bg.wasm"

@@ -12,21 +12,26 @@
 //! | 28 | 4 | reserved, zero |
 //! | 32 | … | payload |
 //!
-//! The payload (version 2) is the GGUF container's length (8 bytes), the GGUF
-//! container, then the coded section ([`crate::coded_tensors`]); version 1
-//! bundles (the GGUF container alone) are still read.
+//! The payload (versions 2 and 3) is the GGUF container's length (8 bytes),
+//! the GGUF container, then the coded section ([`crate::coded_tensors`]);
+//! version 3 may leave all-zero rows out of it. Versions 1 (the GGUF
+//! container alone) and 2 are still read.
 //!
 //! The GGUF container carries metadata strings `localrec.config` (the BERT
 //! `config.json`), `localrec.tokenizer` (`tokenizer.json`), `localrec.quant`
 //! (`int8` or `f32`), `localrec.model_id` (a fingerprint of the source
-//! weights) and `localrec.coded` (the coded section's directory), and the
+//! weights) and `localrec.coded` (the coded section's directory), from
+//! version 3 `localrec.vocab` (the word-piece vocabulary, one token per line,
+//! taken out of `tokenizer.json`: [`crate::stored_tokenizer`]), and the
 //! tensors under their Hugging Face `BertModel` names. Linear weights and the
 //! position table are `Q8_0` (int8, one f16 scale per 32 values) and the
 //! word-embedding table `Q5_1` (5-bit, an f16 scale and minimum per 32 values)
 //! or `Q8_0` in an `int8` bundle; LayerNorm parameters, biases and the
-//! token-type table are always f32. Every `Q8_0` tensor is written to the
-//! coded section (scales apart, integers entropy-coded), the rest to the
-//! container. A calibrated `int8` bundle
+//! token-type table are f16 in `int8` bundles from version 3 (f32 before, and
+//! in `f32` bundles). Every `Q8_0` tensor is written to the coded section
+//! (scales apart, integers entropy-coded, all-zero rows left out: an `int8`
+//! bundle zeroes the word pieces the tokenizer never produces and the
+//! positions past its window), the rest to the container. A calibrated `int8` bundle
 //! ([`ModelBundle::from_weights_calibrated`], the one `scripts/setup.sh`
 //! builds) keeps the same types but chooses small integers
 //! (see [`crate::calibrated`]).
@@ -48,12 +53,13 @@ use crate::coded_tensors::{self, Directory};
 use crate::config::BertConfig;
 use crate::envelope::Envelope;
 use crate::error::{Error, FileKind, Result};
+use crate::stored_tokenizer;
 use crate::tokenize::TextTokenizer;
 
 /// The first eight bytes of every model bundle.
 pub const MAGIC: [u8; 8] = *b"LRMODEL\0";
 /// The bundle format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// Size of the fixed header before the payload.
 pub const HEADER_LEN: usize = crate::envelope::HEADER_LEN;
 
@@ -68,6 +74,9 @@ const KEY_TOKENIZER: &str = "localrec.tokenizer";
 const KEY_QUANT: &str = "localrec.quant";
 const KEY_MODEL_ID: &str = "localrec.model_id";
 const KEY_CODED: &str = "localrec.coded";
+const KEY_VOCAB: &str = "localrec.vocab";
+/// The first version that may store the vocabulary apart ([`KEY_VOCAB`]).
+const VOCAB_SINCE: u32 = 3;
 
 /// How the large weight matrices are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -85,6 +94,16 @@ impl Quant {
     fn ggml_dtype(self) -> GgmlDType {
         match self {
             Quant::Int8 => GgmlDType::Q8_0,
+            Quant::F32 => GgmlDType::F32,
+        }
+    }
+
+    /// LayerNorm parameters, biases and the token-type table: f16 in int8
+    /// bundles (half the bytes; ≈ 5e-4 relative error, far below the
+    /// integers'), f32 in the reference.
+    fn dense_dtype(self) -> GgmlDType {
+        match self {
+            Quant::Int8 => GgmlDType::F16,
             Quant::F32 => GgmlDType::F32,
         }
     }
@@ -245,6 +264,14 @@ impl ModelBundle {
         calibrated: Option<(&Calibration, Steps)>,
     ) -> Result<Self> {
         config.validate()?;
+        // Fail now, not at load time, on a tokenizer we cannot use.
+        let tokenizer = TextTokenizer::from_json(&tokenizer_json, &config)?;
+        // An int8 bundle zeroes the table rows no text reaches, which the
+        // coded section then leaves out; f32 bundles stay whole.
+        let reachable_words = match quant {
+            Quant::Int8 => Some(tokenizer.reachable_ids(config.vocab_size)?),
+            Quant::F32 => None,
+        };
         let mut tensors = HashMap::new();
         for (name, shape, role) in expected_tensors(&config) {
             let tensor = weights
@@ -263,7 +290,7 @@ impl ModelBundle {
                 (Role::Matrix | Role::Positions, _) => quant.ggml_dtype(),
                 (Role::Table, None) => quant.table_dtype(),
                 (Role::Table, Some(_)) => GgmlDType::Q8_0,
-                (Role::Dense, _) => GgmlDType::F32,
+                (Role::Dense, _) => quant.dense_dtype(),
             };
             if !shape[shape.len() - 1].is_multiple_of(dtype.block_size()) {
                 return Err(Error::Config(format!(
@@ -274,15 +301,20 @@ impl ModelBundle {
             }
             let stored = match (role, calibrated) {
                 (Role::Matrix, Some((calibration, steps))) => {
-                    calibration.round_linear(&name, &tensor, steps.linear)?
+                    calibration.round_linear(&name, &tensor, steps.for_linear(&name))?
                 }
                 (Role::Table, Some((_, steps))) => round_table(&tensor, steps.table)?,
+                // Every token reads a position row: the linears' finer step.
+                (Role::Positions, Some((_, steps))) => round_table(&tensor, steps.linear)?,
                 _ => QTensor::quantize(&tensor, dtype)?,
+            };
+            let stored = match (role, &reachable_words) {
+                (Role::Table, Some(reachable)) => zero_rows(stored, |row| !reachable[row])?,
+                (Role::Positions, Some(_)) => zero_rows(stored, |row| row >= tokenizer.max_len())?,
+                _ => stored,
             };
             tensors.insert(name, stored);
         }
-        // Fail now, not at load time, on a tokenizer we cannot use.
-        let tokenizer = TextTokenizer::from_json(&tokenizer_json, &config)?;
         Ok(Self {
             config,
             tokenizer_json,
@@ -296,8 +328,8 @@ impl ModelBundle {
     /// Parses and validates bundle bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let (version, payload) = ENVELOPE.open_since(bytes, 1)?;
-        // Version 1: the GGUF container alone. Version 2: its length, the
-        // container, then the coded section.
+        // Version 1: the GGUF container alone. Versions 2 and 3: its length,
+        // the container, then the coded section.
         let (container, section) = if version == 1 {
             (payload, &payload[..0])
         } else {
@@ -320,7 +352,7 @@ impl ModelBundle {
             None => "[]".to_string(),
             Some(_) => metadata_string(&content, KEY_CODED)?,
         };
-        let directory = Directory::parse(&directory_json, section.len())?;
+        let directory = Directory::parse(&directory_json, section.len(), version)?;
         let config = BertConfig::from_json(&metadata_string(&content, KEY_CONFIG)?)?;
         let expected = expected_tensors(&config);
         if let Some(stray) = directory
@@ -333,7 +365,19 @@ impl ModelBundle {
             });
         }
 
-        let tokenizer_json = metadata_string(&content, KEY_TOKENIZER)?;
+        let tokenizer_json = match content.metadata.get(KEY_VOCAB) {
+            None => metadata_string(&content, KEY_TOKENIZER)?,
+            Some(_) if version < VOCAB_SINCE => {
+                return Err(Error::Malformed {
+                    kind: FileKind::ModelBundle,
+                    reason: format!("format version {version} cannot store the vocabulary apart"),
+                })
+            }
+            Some(_) => stored_tokenizer::join(
+                &metadata_string(&content, KEY_TOKENIZER)?,
+                &metadata_string(&content, KEY_VOCAB)?,
+            )?,
+        };
         let quant = metadata_string(&content, KEY_QUANT)?
             .parse::<Quant>()
             .map_err(|e| Error::Metadata {
@@ -353,7 +397,7 @@ impl ModelBundle {
                     })
                 }
                 (Some(info), None) => (info.shape.dims().to_vec(), info.ggml_dtype),
-                (None, Some((dims, _))) => (dims.clone(), GgmlDType::Q8_0),
+                (None, Some(record)) => (record.dims.clone(), GgmlDType::Q8_0),
                 (None, None) => return Err(Error::MissingTensor(name)),
             };
             if dims != shape {
@@ -368,7 +412,7 @@ impl ModelBundle {
                     matches!(dtype, GgmlDType::F32 | GgmlDType::Q8_0)
                 }
                 Role::Table => matches!(dtype, GgmlDType::F32 | GgmlDType::Q8_0 | GgmlDType::Q5_1),
-                Role::Dense => dtype == GgmlDType::F32,
+                Role::Dense => matches!(dtype, GgmlDType::F32 | GgmlDType::F16),
             };
             if !allowed {
                 return Err(Error::TensorType {
@@ -377,7 +421,7 @@ impl ModelBundle {
                 });
             }
             let tensor = match coded {
-                Some((dims, range)) => coded_tensors::read(&name, dims, &section[range.clone()])?,
+                Some(record) => coded_tensors::read(&name, record, &section[record.range.clone()])?,
                 None => content
                     .tensor(&mut reader, &name, &Device::Cpu)
                     .map_err(|e| Error::Container(format!("tensor `{name}`: {e}")))?,
@@ -396,10 +440,21 @@ impl ModelBundle {
         })
     }
 
-    /// Serialises the bundle: header, then the GGUF payload.
+    /// Serialises the bundle: header, then the payload (format [`FORMAT_VERSION`]).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        self.to_bytes_as(FORMAT_VERSION)
+    }
+
+    /// Serialises the bundle in format `version` (2 or later; tests write 2).
+    fn to_bytes_as(&self, version: u32) -> Result<Vec<u8>> {
         let config = gguf_file::Value::String(self.config.to_json());
-        let tokenizer = gguf_file::Value::String(self.tokenizer_json.clone());
+        let (tokenizer, vocab) = if version >= VOCAB_SINCE {
+            stored_tokenizer::split(&self.tokenizer_json)?
+        } else {
+            (self.tokenizer_json.clone(), None)
+        };
+        let tokenizer = gguf_file::Value::String(tokenizer);
+        let vocab = vocab.map(gguf_file::Value::String);
         let quant = gguf_file::Value::String(self.quant.to_string());
         let model_id = gguf_file::Value::String(self.model_id.clone());
         let metadata = [
@@ -426,10 +481,13 @@ impl ModelBundle {
                 plain.push((name.as_str(), t));
             }
         }
-        let (directory, section) = coded_tensors::write(&coded)?;
+        let (directory, section) = coded_tensors::write(&coded, version)?;
         let directory = gguf_file::Value::String(directory);
         let mut metadata = metadata.to_vec();
         metadata.push((KEY_CODED, &directory));
+        if let Some(vocab) = &vocab {
+            metadata.push((KEY_VOCAB, vocab));
+        }
         let mut container = Cursor::new(Vec::new());
         gguf_file::write(&mut container, &metadata, &plain)
             .map_err(|e| Error::Container(e.to_string()))?;
@@ -438,7 +496,11 @@ impl ModelBundle {
         payload.extend_from_slice(&(container.len() as u64).to_le_bytes());
         payload.extend(container);
         payload.extend(section);
-        Ok(ENVELOPE.seal(&payload))
+        Ok(Envelope {
+            version,
+            ..ENVELOPE
+        }
+        .seal(&payload))
     }
 
     /// The model configuration.
@@ -474,6 +536,32 @@ impl ModelBundle {
             .get(name)
             .ok_or_else(|| Error::MissingTensor(name.to_string()))
     }
+}
+
+/// `tensor` with the rows `unreachable` picks set to zero, if it is `Q8_0`
+/// (scales and integers zero, so the coded section leaves them out).
+fn zero_rows(tensor: QTensor, unreachable: impl Fn(usize) -> bool) -> Result<QTensor> {
+    if tensor.dtype() != GgmlDType::Q8_0 {
+        return Ok(tensor);
+    }
+    let dims = tensor.shape().dims().to_vec();
+    let cols = dims.last().copied().unwrap_or(0);
+    let row_bytes = cols / GgmlDType::Q8_0.block_size() * GgmlDType::Q8_0.type_size();
+    let mut data = tensor.data()?.into_owned();
+    if row_bytes == 0 {
+        return Ok(tensor);
+    }
+    for (row, bytes) in data.chunks_exact_mut(row_bytes).enumerate() {
+        if unreachable(row) {
+            bytes.fill(0);
+        }
+    }
+    Ok(candle_core::quantized::ggml_file::qtensor_from_ggml(
+        GgmlDType::Q8_0,
+        &data,
+        dims,
+        &Device::Cpu,
+    )?)
 }
 
 fn metadata_string(content: &gguf_file::Content, key: &'static str) -> Result<String> {
@@ -638,7 +726,111 @@ mod tests {
         assert_eq!(read.to_bytes().unwrap(), bundle.to_bytes().unwrap());
     }
 
-    /// Reseals `payload` (a version 2 payload) after `edit`.
+    #[test]
+    fn version_2_bundles_are_still_read_and_may_not_leave_rows_out() {
+        let v2 = Envelope {
+            version: 2,
+            ..ENVELOPE
+        };
+        for bundle in [
+            pruned_bundle(Quant::Int8, true),
+            pruned_bundle(Quant::F32, false),
+        ] {
+            let old = bundle.to_bytes_as(2).unwrap();
+            let read = ModelBundle::from_bytes(&old).unwrap();
+            assert_eq!(read.to_bytes().unwrap(), bundle.to_bytes().unwrap());
+            // What only version 3 may do, a version 2 file may not.
+            let new = bundle.to_bytes().unwrap();
+            let err = ModelBundle::from_bytes(&v2.seal(ENVELOPE.open(&new).unwrap())).unwrap_err();
+            assert!(matches!(err, Error::Malformed { .. }), "{err}");
+        }
+    }
+
+    /// A tiny bundle with a window past the tokenizer's and two word rows no
+    /// text reaches: `[unused0]` and an id past the tokenizer's vocabulary.
+    fn pruned_bundle(quant: Quant, calibrated: bool) -> ModelBundle {
+        let mut json: serde_json::Value =
+            serde_json::from_str(&crate::testing::tiny_tokenizer_json()).unwrap();
+        let vocab = json["model"]["vocab"].as_object_mut().unwrap();
+        let unused = vocab.len();
+        vocab.insert("[unused0]".into(), serde_json::json!(unused));
+        let mut config = tiny_config();
+        config.vocab_size = unused + 2;
+        config.max_position_embeddings = crate::tokenize::MAX_TOKENS + 20;
+        let weights = tiny_weights(&config, 8);
+        if !calibrated {
+            return ModelBundle::from_weights(
+                config,
+                json.to_string(),
+                &weights,
+                quant,
+                "t".into(),
+            )
+            .unwrap();
+        }
+        let texts = vec!["the quick brown fox".to_string(), "hello world".to_string()];
+        let calibration =
+            Calibration::collect(&config, &json.to_string(), &weights, &texts).unwrap();
+        let steps = Steps::default();
+        ModelBundle::from_weights_calibrated(
+            config,
+            json.to_string(),
+            &weights,
+            "t".into(),
+            &calibration,
+            steps,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn int8_bundles_leave_out_the_rows_no_text_reaches() {
+        // Calibrated: word table and positions are Q8_0 (a plain int8 bundle's
+        // word table is Q5_1, kept whole; its positions are left out as here).
+        let int8 = pruned_bundle(Quant::Int8, true);
+        let f32 = pruned_bundle(Quant::F32, false);
+        let bytes = int8.to_bytes().unwrap();
+        let back = ModelBundle::from_bytes(&bytes).unwrap();
+        assert_eq!(back.to_bytes().unwrap(), bytes);
+        let rows = |b: &ModelBundle, name: &str| -> Vec<bool> {
+            let t = b.tensor(name).unwrap().dequantize(&Device::Cpu).unwrap();
+            t.to_vec2::<f32>()
+                .unwrap()
+                .iter()
+                .map(|row| row.iter().any(|&v| v != 0.0))
+                .collect()
+        };
+        let words = rows(&back, "embeddings.word_embeddings.weight");
+        let unused = words.len() - 2;
+        assert!(
+            words[..unused].iter().all(|&r| r),
+            "reachable rows are kept"
+        );
+        assert_eq!(&words[unused..], [false, false]);
+        let positions = rows(&back, "embeddings.position_embeddings.weight");
+        let window = crate::tokenize::MAX_TOKENS;
+        assert!(positions[..window].iter().all(|&r| r));
+        assert!(
+            positions[window..].iter().all(|&r| !r),
+            "positions past the window"
+        );
+        // f32 bundles stay whole (the reference).
+        assert!(rows(&f32, "embeddings.word_embeddings.weight")
+            .iter()
+            .all(|&r| r));
+        assert!(rows(&f32, "embeddings.position_embeddings.weight")
+            .iter()
+            .all(|&r| r));
+        // The int8 encoder still runs, a full window included.
+        let encoder = crate::Encoder::from_bytes(&bytes).unwrap();
+        let long = "good film ".repeat(400);
+        for text in ["the film", long.as_str()] {
+            let e = encoder.embed(text).unwrap();
+            assert!(e.iter().all(|v| v.is_finite()), "{text}");
+        }
+    }
+
+    /// Reseals `payload` (a version 3 payload) after `edit`.
     fn reseal(bytes: &[u8], edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
         let mut payload = ENVELOPE.open(bytes).unwrap().to_vec();
         edit(&mut payload);
@@ -716,6 +908,7 @@ mod tests {
             &calibration,
             Steps {
                 linear: 0.02,
+                query_key: 0.02,
                 table: 0.02,
             },
         )
@@ -734,7 +927,7 @@ mod tests {
                     }
                 }
                 Role::Table | Role::Positions => assert_eq!(t.dtype(), GgmlDType::Q8_0),
-                Role::Dense => assert_eq!(t.dtype(), GgmlDType::F32),
+                Role::Dense => assert_eq!(t.dtype(), GgmlDType::F16),
             }
         }
         let embed = |b: ModelBundle| {
@@ -756,7 +949,7 @@ mod tests {
 
         let bad = Steps {
             linear: -1.0,
-            table: 0.2,
+            ..Steps::default()
         };
         let err = ModelBundle::from_weights_calibrated(
             tiny_config(),

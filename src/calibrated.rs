@@ -17,7 +17,7 @@
 //! - the word table is rounded to the nearest step (calibration did not beat
 //!   that for rows read one token at a time);
 //! - a block whose integers would pass [`LINEAR_LIMIT`] (linears) or
-//!   [`TABLE_LIMIT`] (word table) doubles its step until they fit. The linear
+//!   [`TABLE_LIMIT`] (word table) grows its step by [`GROWTH`] until they fit. The linear
 //!   limit is 63 so that the narrow 7-bit product of the relaxed-SIMD build
 //!   reads every linear block exactly, as the wide product does.
 //!
@@ -41,6 +41,11 @@ use crate::gemm::{BLOCK, Q8_0_BLOCK_BYTES as BLOCK_BYTES};
 pub const LINEAR_LIMIT: i32 = 63;
 /// Largest integer magnitude in the word table's blocks.
 pub const TABLE_LIMIT: i32 = 127;
+/// A block whose values would pass the limit grows its step by this factor
+/// (an eighth of an octave, each step rounded to f16) until they fit: a block
+/// with one value just past the limit then costs a little precision, not the
+/// half that doubling its step cost (benches/README.md, "Size, session 7").
+pub const GROWTH: f32 = 1.090_507_7;
 /// GPTQ's damping: this fraction of the Hessian's mean diagonal is added to
 /// its diagonal, so inputs the calibration texts never moved stay invertible.
 const DAMPING: f64 = 0.01;
@@ -48,26 +53,46 @@ const DAMPING: f64 = 0.01;
 /// The rounding steps, each a fraction of the RMS of the row it applies to.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Steps {
-    /// Step of a linear layer's output row.
+    /// Step of an output row of the value, attention-output and feed-forward layers.
     pub linear: f32,
+    /// Step of an output row of the query and key layers, whose errors reach
+    /// the embedding only through softmax weights (measured 5–10× less
+    /// sensitive per weight than the other linears: benches/README.md).
+    pub query_key: f32,
     /// Step of a word-table row.
     pub table: f32,
 }
 
 impl Default for Steps {
-    /// The steps the shipped bundle is built with (benches/README.md, "Size, session 6").
+    /// The steps the shipped bundle is built with (benches/README.md, "Size, session 7").
     fn default() -> Self {
         Self {
-            linear: 0.04,
-            table: 0.15,
+            linear: 0.06,
+            query_key: 0.09,
+            table: 0.17,
         }
     }
 }
 
 impl Steps {
+    /// The step of the linear layer whose weight is `name`.
+    pub fn for_linear(&self, name: &str) -> f32 {
+        if name.ends_with(".attention.self.query.weight")
+            || name.ends_with(".attention.self.key.weight")
+        {
+            self.query_key
+        } else {
+            self.linear
+        }
+    }
+
     /// Each step must be a finite fraction in (0, 1].
     pub fn validate(&self) -> Result<()> {
-        for (name, v) in [("linear", self.linear), ("table", self.table)] {
+        for (name, v) in [
+            ("linear", self.linear),
+            ("query/key", self.query_key),
+            ("table", self.table),
+        ] {
             if !(v.is_finite() && v > 0.0 && v <= 1.0) {
                 return Err(Error::Config(format!(
                     "the {name} rounding step must be in (0, 1] of a row's RMS, not {v}"
@@ -276,8 +301,8 @@ fn inverse_hessian_factor(hessian: &[f64], n: usize) -> Result<Vec<f32>> {
 /// Rounds `rows × cols` row-major `weights` to `Q8_0` blocks.
 ///
 /// Each row's step is `step_fraction` × its RMS (as f16); a block takes the
-/// smallest power-of-two multiple of it that keeps the block's values, as they
-/// stand when the block starts, within `limit` steps. With a `factor` (GPTQ's
+/// smallest step grown from it by [`GROWTH`] that keeps the block's values,
+/// as they stand when the block starts, within `limit` steps. With a `factor` (GPTQ's
 /// `U`, `cols × cols`), each value's rounding error, divided by `U[i][i]`, is
 /// subtracted from the row's later values in proportion to `U[i][j]`; without
 /// one, values round to nearest.
@@ -321,8 +346,8 @@ fn round_rows(
             let span = b * BLOCK..(b + 1) * BLOCK;
             let largest = row[span.clone()].iter().fold(0f32, |m, v| m.max(v.abs()));
             let mut step = base;
-            while largest / step > limit as f32 + 0.5 && step < f32::from(f16::MAX) / 2.0 {
-                step *= 2.0;
+            while largest / step > limit as f32 + 0.5 && step < f32::from(f16::MAX) / GROWTH {
+                step = f16::from_f32(step * GROWTH).to_f32();
             }
             let block = &mut out_row[b * BLOCK_BYTES..(b + 1) * BLOCK_BYTES];
             block[..2].copy_from_slice(&f16::from_f32(step).to_bits().to_le_bytes());
@@ -376,7 +401,7 @@ mod tests {
     fn nearest_rounding_keeps_steps_limits_and_error_bounds() {
         let (rows, cols) = (5, 64);
         let mut w = noise(1, rows * cols);
-        w[3] = 40.0; // an outlier: its block must double its step
+        w[3] = 40.0; // an outlier: its block must grow its step
         let bytes = round_rows(&w, rows, cols, None, 0.05, LINEAR_LIMIT).unwrap();
         let back = decode(&bytes);
         for r in 0..rows {
@@ -386,8 +411,18 @@ mod tests {
             for b in 0..cols / BLOCK {
                 let block = &bytes[(r * 2 + b) * BLOCK_BYTES..][..BLOCK_BYTES];
                 let d = f16::from_bits(u16::from_le_bytes([block[0], block[1]])).to_f32();
-                let ratio = d / base;
-                assert!(ratio >= 1.0 && (ratio.log2() - ratio.log2().round()).abs() < 1e-3);
+                // The step is the base grown k times, the fewest that fit the block.
+                let mut grown = vec![base];
+                while grown.len() < 64 {
+                    let next = f16::from_f32(grown[grown.len() - 1] * GROWTH).to_f32();
+                    grown.push(next);
+                }
+                let k = grown.iter().position(|&g| g == d).expect("a grown step");
+                let largest = w[r * cols + b * BLOCK..][..BLOCK]
+                    .iter()
+                    .fold(0f32, |m, v| m.max(v.abs()));
+                assert!(largest / d <= LINEAR_LIMIT as f32 + 0.5);
+                assert!(k == 0 || largest / grown[k - 1] > LINEAR_LIMIT as f32 + 0.5);
                 for (k, &q) in block[2..].iter().enumerate() {
                     assert!(i32::from(q as i8).abs() <= LINEAR_LIMIT);
                     let i = r * cols + b * BLOCK + k;
@@ -519,18 +554,36 @@ mod tests {
             "step past f16"
         );
         assert!(inverse_hessian_factor(&[1.0, 2.0, 3.0], 2).is_err());
-        assert!(Steps {
-            linear: 0.0,
-            table: 0.25
+        let ok = Steps::default();
+        for bad in [
+            Steps { linear: 0.0, ..ok },
+            Steps {
+                query_key: 1.5,
+                ..ok
+            },
+            Steps {
+                table: f32::NAN,
+                ..ok
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
         }
-        .validate()
-        .is_err());
-        assert!(Steps {
-            linear: 0.05,
-            table: f32::NAN
-        }
-        .validate()
-        .is_err());
+        assert_eq!(
+            ok.for_linear("encoder.layer.3.attention.self.key.weight"),
+            ok.query_key
+        );
+        assert_eq!(
+            ok.for_linear("encoder.layer.3.attention.self.query.weight"),
+            ok.query_key
+        );
+        assert_eq!(
+            ok.for_linear("encoder.layer.3.attention.self.value.weight"),
+            ok.linear
+        );
+        assert_eq!(
+            ok.for_linear("encoder.layer.3.output.dense.weight"),
+            ok.linear
+        );
         assert!(Steps::default().validate().is_ok());
         // A zero row stays zero.
         let zero = decode(&round_rows(&[0.0; 32], 1, 32, None, 0.1, 63).unwrap());

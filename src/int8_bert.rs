@@ -157,7 +157,10 @@ impl Int8Bert {
             hidden: config.hidden_size,
             heads: config.num_attention_heads,
             head_dim: config.head_dim(),
-            max_positions: config.max_position_embeddings,
+            // The tokenizer's window: an int8 bundle zeroes the positions past it.
+            max_positions: config
+                .max_position_embeddings
+                .min(crate::tokenize::MAX_TOKENS),
             eps: config.layer_norm_eps as f32,
             kernel: Kernel::detect(),
             scheme,

@@ -43,6 +43,7 @@ pub mod profile;
 pub mod ranker;
 pub mod recommender;
 pub mod scoring;
+mod stored_tokenizer;
 pub mod testing;
 pub mod tokenize;
 

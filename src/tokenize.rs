@@ -5,7 +5,10 @@
 //! `[CLS]`/`[SEP]`) and does not pad. [`TextTokenizer`] applies those settings
 //! whatever the stored file says, and bounds the work spent on huge inputs.
 
-use tokenizers::{Tokenizer, TruncationParams};
+use tokenizers::{
+    ModelWrapper, NormalizedString, Normalizer, OffsetReferential, OffsetType, PreTokenizedString,
+    PreTokenizer, Tokenizer, TruncationParams,
+};
 
 use crate::config::BertConfig;
 use crate::error::{Error, Result};
@@ -90,6 +93,51 @@ impl TextTokenizer {
         self.encode_all(text)
     }
 
+    /// For each id below `rows`, whether some text can produce it.
+    ///
+    /// A word piece is a substring of one normalised pre-tokenised word: a
+    /// leading piece is reachable when its text is such a word on its own, a
+    /// continuation piece (`##…`) when `a` followed by its text is. Pieces
+    /// with a character the normaliser changes or the pre-tokeniser splits on
+    /// (BERT's `[unused…]` entries, `##` + punctuation or a CJK character) can
+    /// never be produced. Added and special tokens always can (they are
+    /// matched in the raw text). With a model other than word-piece every id
+    /// counts as reachable.
+    pub fn reachable_ids(&self, rows: usize) -> Result<Vec<bool>> {
+        let ModelWrapper::WordPiece(model) = self.inner.get_model() else {
+            return Ok(vec![true; rows]);
+        };
+        let mut reachable = vec![false; rows];
+        let added = self.inner.get_added_tokens_decoder();
+        for (piece, id) in self.inner.get_vocab(true) {
+            let Some(slot) = reachable.get_mut(id as usize) else {
+                continue;
+            };
+            *slot = added.contains_key(&id)
+                || match piece.strip_prefix(model.continuing_subword_prefix.as_str()) {
+                    Some(rest) if !rest.is_empty() => self.is_one_word(&format!("a{rest}"))?,
+                    _ => self.is_one_word(&piece)?,
+                };
+        }
+        Ok(reachable)
+    }
+
+    /// Whether normalising and pre-tokenising `text` leaves one word, `text`
+    /// itself (the normaliser may only add spaces around it).
+    fn is_one_word(&self, text: &str) -> Result<bool> {
+        let fail = |e: tokenizers::Error| Error::Tokenizer(e.to_string());
+        let mut normalized = NormalizedString::from(text);
+        if let Some(normalizer) = self.inner.get_normalizer() {
+            normalizer.normalize(&mut normalized).map_err(fail)?;
+        }
+        let mut words = PreTokenizedString::from(normalized);
+        if let Some(pre_tokenizer) = self.inner.get_pre_tokenizer() {
+            pre_tokenizer.pre_tokenize(&mut words).map_err(fail)?;
+        }
+        let splits = words.get_splits(OffsetReferential::Normalized, OffsetType::Byte);
+        Ok(matches!(splits.as_slice(), [(word, _, _)] if *word == text))
+    }
+
     fn encode_all(&self, text: &str) -> Result<Vec<u32>> {
         let encoding = self
             .inner
@@ -155,6 +203,44 @@ mod tests {
         // No split point at all (one giant word): falls back to the whole text.
         let word = "x".repeat(20_000);
         assert_eq!(t.encode(&word).unwrap(), t.encode_all(&word).unwrap());
+    }
+
+    #[test]
+    fn unreachable_pieces_are_found() {
+        // The tiny vocabulary plus pieces no text can produce and two it can.
+        let mut json: serde_json::Value = serde_json::from_str(&tiny_tokenizer_json()).unwrap();
+        let vocab = json["model"]["vocab"].as_object_mut().unwrap();
+        let first = vocab.len();
+        let extra = [
+            ("[unused0]", false), // the pre-tokeniser splits off the brackets
+            ("##.", false),       // punctuation is always a word of its own
+            ("##中", false),      // so is a CJK character
+            ("Film", false),      // the normaliser lowercases
+            ("é", false),         // and strips accents
+            ("中", true),
+            ("##ing", true),
+        ];
+        for (i, (piece, _)) in extra.iter().enumerate() {
+            vocab.insert(piece.to_string(), serde_json::json!(first + i));
+        }
+        let mut config = tiny_config();
+        config.vocab_size = first + extra.len() + 2;
+        let t = TextTokenizer::from_json(&json.to_string(), &config).unwrap();
+        let reachable = t.reachable_ids(config.vocab_size).unwrap();
+        assert!(
+            reachable[..first].iter().all(|&r| r),
+            "the tiny vocabulary is all reachable"
+        );
+        for (i, (piece, want)) in extra.iter().enumerate() {
+            assert_eq!(reachable[first + i], *want, "{piece}");
+        }
+        assert_eq!(
+            &reachable[first + extra.len()..],
+            [false, false],
+            "rows past the vocabulary"
+        );
+        // Fewer rows than ids: the rest are left out, not an error.
+        assert_eq!(t.reachable_ids(3).unwrap(), vec![true; 3]);
     }
 
     #[test]

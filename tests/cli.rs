@@ -180,6 +180,15 @@ fn builds_a_calibrated_bundle_and_rejects_bad_calibration_options() {
             vec![
                 "--calibrate",
                 catalogue.to_str().unwrap(),
+                "--query-key-step",
+                "2",
+            ],
+            "query/key",
+        ),
+        (
+            vec![
+                "--calibrate",
+                catalogue.to_str().unwrap(),
                 "--calibration-items",
                 "0",
             ],
@@ -192,9 +201,11 @@ fn builds_a_calibrated_bundle_and_rejects_bad_calibration_options() {
         assert!(line.contains(says), "{extra:?}: {line}");
     }
     // Calibration options without --calibrate are a usage error, not ignored.
-    let out = build(&["--linear-step", "0.05"], &dir.path().join("bad.lrm"));
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--calibrate"));
+    for flag in ["--linear-step", "--query-key-step"] {
+        let out = build(&[flag, "0.05"], &dir.path().join("bad.lrm"));
+        assert!(!out.status.success(), "{flag}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--calibrate"));
+    }
     assert!(
         !dir.path().join("bad.lrm").exists(),
         "no file is left behind"

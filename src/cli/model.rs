@@ -40,9 +40,13 @@ pub struct BuildArgs {
     /// How many catalogue items to calibrate on, spread evenly over the file.
     #[arg(long, default_value_t = 256, requires = "calibrate")]
     calibration_items: usize,
-    /// Rounding step of the linear layers, as a fraction of each output row's RMS.
+    /// Rounding step of the linear layers other than query and key, as a
+    /// fraction of each output row's RMS.
     #[arg(long, default_value_t = Steps::default().linear, requires = "calibrate")]
     linear_step: f32,
+    /// Rounding step of the query and key layers, as a fraction of each output row's RMS.
+    #[arg(long, default_value_t = Steps::default().query_key, requires = "calibrate")]
+    query_key_step: f32,
     /// Rounding step of the word table, as a fraction of each row's RMS.
     #[arg(long, default_value_t = Steps::default().table, requires = "calibrate")]
     table_step: f32,
@@ -82,6 +86,7 @@ fn build(args: &BuildArgs) -> Result<()> {
         Some(catalogue) => {
             let steps = Steps {
                 linear: args.linear_step,
+                query_key: args.query_key_step,
                 table: args.table_step,
             };
             steps.validate()?; // before the minute calibration takes

@@ -68,3 +68,22 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
     dot / (na * nb)
 }
+
+/// Review summaries of ../shared/data/amazon-magazine that are not reference
+/// texts: short texts (where int8 errors show most) the bundle never saw.
+pub fn held_out_texts() -> Vec<String> {
+    use std::io::BufRead;
+    let refs = references();
+    let path = shared().join("data/amazon-magazine/Magazine_Subscriptions_5.json.gz");
+    let file = std::fs::File::open(path).unwrap();
+    let mut texts = Vec::new();
+    for line in std::io::BufReader::new(flate2::read::GzDecoder::new(file)).lines() {
+        let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if let Some(t) = v["summary"].as_str() {
+            if !refs.iter().any(|r| r.text == t) && !texts.iter().any(|x| x == t) {
+                texts.push(t.to_string());
+            }
+        }
+    }
+    texts
+}
