@@ -97,13 +97,19 @@ if [ $need_bundle -eq 1 ]; then
 fi
 # The demo catalogue index (11k Wikipedia films shipped in data/films/).
 # Rebuilt when missing, older than its data, or no longer readable (format change) or
-# made with another model than the default bundle's.
+# made with another model than the default bundle's, or with other bundle bytes (a bundle
+# rounded differently embeds differently: the index should hold its embeddings; the stamp
+# file keeps the SHA-256 of the bundle it was built with, so an identical rebuild costs nothing).
 FILMS=models/build/films.lri
+STAMP=$FILMS.bundle-sha256
 cargo build --quiet --bin localrec
 films_model=$(./target/debug/localrec index inspect "$FILMS" 2>/dev/null | awk '/^model id:/ {print $3}' || true)
 bundle_model=$(./target/debug/localrec model inspect models/build/minilm-l6-v2-int8.lrm | awk '/^model id:/ {print $3}')
-if [ -z "$films_model" ] || [ "$films_model" != "$bundle_model" ] || [ data/films/films.jsonl.gz -nt "$FILMS" ]; then
+bundle_sha=$(sha256sum models/build/minilm-l6-v2-int8.lrm | cut -d' ' -f1)
+if [ -z "$films_model" ] || [ "$films_model" != "$bundle_model" ] || [ data/films/films.jsonl.gz -nt "$FILMS" ] \
+  || [ "$(cat "$STAMP" 2>/dev/null)" != "$bundle_sha" ]; then
   say "building the demo catalogue index (11k films, about 6 minutes on 2 cores)"
   ./target/debug/localrec index build --catalogue data/films/films.jsonl.gz -o "$FILMS"
+  echo "$bundle_sha" > "$STAMP"
 fi
 say "ready"

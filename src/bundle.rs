@@ -213,6 +213,8 @@ pub struct ModelBundle {
     quant: Quant,
     model_id: String,
     tensors: HashMap<String, QTensor>,
+    /// The format version read ([`FORMAT_VERSION`] for a bundle built here).
+    format_version: u32,
 }
 
 impl ModelBundle {
@@ -322,6 +324,7 @@ impl ModelBundle {
             quant,
             model_id,
             tensors,
+            format_version: FORMAT_VERSION,
         })
     }
 
@@ -437,6 +440,7 @@ impl ModelBundle {
             quant,
             model_id,
             tensors,
+            format_version: version,
         })
     }
 
@@ -501,6 +505,12 @@ impl ModelBundle {
             ..ENVELOPE
         }
         .seal(&payload))
+    }
+
+    /// The format version the bundle was read in ([`FORMAT_VERSION`] if built
+    /// here); [`to_bytes`](Self::to_bytes) always writes [`FORMAT_VERSION`].
+    pub fn format_version(&self) -> u32 {
+        self.format_version
     }
 
     /// The model configuration.
@@ -723,6 +733,10 @@ mod tests {
         let bundle = ModelBundle::from_bytes(&tiny_bundle_bytes(Quant::Int8, 5)).unwrap();
         let v1 = forge_config(&bundle);
         let read = ModelBundle::from_bytes(&v1).unwrap();
+        assert_eq!(
+            (read.format_version(), bundle.format_version()),
+            (1, FORMAT_VERSION)
+        );
         assert_eq!(read.to_bytes().unwrap(), bundle.to_bytes().unwrap());
     }
 
@@ -738,6 +752,7 @@ mod tests {
         ] {
             let old = bundle.to_bytes_as(2).unwrap();
             let read = ModelBundle::from_bytes(&old).unwrap();
+            assert_eq!(read.format_version(), 2);
             assert_eq!(read.to_bytes().unwrap(), bundle.to_bytes().unwrap());
             // What only version 3 may do, a version 2 file may not.
             let new = bundle.to_bytes().unwrap();

@@ -71,7 +71,9 @@ fn builds_inspects_and_embeds_with_a_tiny_model() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
     assert!(
-        text.contains("quant:      int8") && text.contains("hidden 32"),
+        text.contains("quant:      int8")
+            && text.contains("hidden 32")
+            && text.contains(&format!("bundle v{}", localrec::bundle::FORMAT_VERSION)),
         "{text}"
     );
 

@@ -142,7 +142,7 @@ fn inspect(file: &Path) -> Result<()> {
     println!("size:       {} bytes", bytes.len());
     println!(
         "format:     localrec model bundle v{}",
-        localrec::bundle::FORMAT_VERSION
+        bundle.format_version()
     );
     println!("quant:      {}", bundle.quant());
     println!("model id:   {}", bundle.model_id());
