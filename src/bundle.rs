@@ -30,8 +30,9 @@
 //! token-type table are f16 in `int8` bundles from version 3 (f32 before, and
 //! in `f32` bundles). Every `Q8_0` tensor is written to the coded section
 //! (scales apart, integers entropy-coded, all-zero rows left out: an `int8`
-//! bundle zeroes the word pieces the tokenizer never produces and the
-//! positions past its window), the rest to the container. A calibrated `int8` bundle
+//! bundle zeroes the positions past the tokenizer's window and, where the
+//! word table is `Q8_0` (calibrated), the word pieces the tokenizer never
+//! produces), the rest to the container. A calibrated `int8` bundle
 //! ([`ModelBundle::from_weights_calibrated`], the one `scripts/setup.sh`
 //! builds) keeps the same types but chooses small integers
 //! (see [`crate::calibrated`]).

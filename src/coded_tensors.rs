@@ -220,7 +220,11 @@ pub(crate) fn read(name: &str, entry: &Record, record: &[u8]) -> Result<QTensor>
     let integers = entropy::decode(stream, blocks * BLOCK)
         .map_err(|e| malformed(format!("coded tensor `{name}`: {e}")))?;
     // Rows not stored stay zero: scale 0, integers 0.
-    let mut q8_0 = vec![0u8; rows * row_blocks * BLOCK_BYTES];
+    let bytes = rows
+        .checked_mul(row_blocks)
+        .and_then(|b| b.checked_mul(BLOCK_BYTES))
+        .ok_or_else(bad_dims)?;
+    let mut q8_0 = vec![0u8; bytes];
     let mut pairs = scales.chunks_exact(2).zip(integers.chunks_exact(BLOCK));
     for range in ranges {
         let span = range.start * row_blocks * BLOCK_BYTES..range.end * row_blocks * BLOCK_BYTES;

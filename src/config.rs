@@ -112,8 +112,11 @@ impl BertConfig {
                 return Err(Error::Config(format!("{name} {value} is over {most}")));
             }
         }
+        // Every table counts: words, positions and token types, then the layers.
         let params = self
             .vocab_size
+            .saturating_add(self.max_position_embeddings)
+            .saturating_add(self.type_vocab_size)
             .saturating_mul(self.hidden_size)
             .saturating_add(
                 self.num_hidden_layers

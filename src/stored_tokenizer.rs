@@ -4,8 +4,9 @@
 //! In `tokenizer.json` the vocabulary is a map from token to id: 30,522
 //! `"token": id` pairs for MiniLM, whose counting ids a gzip transfer codes
 //! poorly (≈ 190 kB). As lines in id order the ids are implicit (≈ 110 kB).
-//! [`split`] takes the map out, leaving an empty map in its place so that the
-//! rest of the file keeps its order; [`join`] puts it back. A vocabulary that
+//! [`split`] takes the map out, leaving an empty map in its place, and
+//! re-serialises the rest (keys sorted: the same text for the same file);
+//! [`join`] puts the map back. A vocabulary that
 //! is not exactly the ids `0..n`, or has a token with a line break, stays in
 //! the file.
 

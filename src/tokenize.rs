@@ -6,8 +6,8 @@
 //! whatever the stored file says, and bounds the work spent on huge inputs.
 
 use tokenizers::{
-    ModelWrapper, NormalizedString, Normalizer, OffsetReferential, OffsetType, PreTokenizedString,
-    PreTokenizer, Tokenizer, TruncationParams,
+    ModelWrapper, NormalizedString, Normalizer, NormalizerWrapper, OffsetReferential, OffsetType,
+    PreTokenizedString, PreTokenizer, PreTokenizerWrapper, Tokenizer, TruncationParams,
 };
 
 use crate::config::BertConfig;
@@ -101,12 +101,24 @@ impl TextTokenizer {
     /// with a character the normaliser changes or the pre-tokeniser splits on
     /// (BERT's `[unused…]` entries, `##` + punctuation or a CJK character) can
     /// never be produced. Added and special tokens always can (they are
-    /// matched in the raw text). With a model other than word-piece every id
-    /// counts as reachable.
+    /// matched in the raw text). The probes assume BERT's word boundaries: with
+    /// a model other than word-piece, or a normaliser or pre-tokeniser other
+    /// than BERT's (one that composes characters, or adds a prefix), every id
+    /// below the vocabulary size counts as reachable.
     pub fn reachable_ids(&self, rows: usize) -> Result<Vec<bool>> {
+        let bert_words = matches!(
+            self.inner.get_normalizer(),
+            None | Some(NormalizerWrapper::BertNormalizer(_))
+        ) && matches!(
+            self.inner.get_pre_tokenizer(),
+            Some(PreTokenizerWrapper::BertPreTokenizer(_))
+        );
         let ModelWrapper::WordPiece(model) = self.inner.get_model() else {
-            return Ok(vec![true; rows]);
+            return Ok(self.every_id(rows));
         };
+        if !bert_words {
+            return Ok(self.every_id(rows));
+        }
         let mut reachable = vec![false; rows];
         let added = self.inner.get_added_tokens_decoder();
         for (piece, id) in self.inner.get_vocab(true) {
@@ -120,6 +132,12 @@ impl TextTokenizer {
                 };
         }
         Ok(reachable)
+    }
+
+    /// Every id of the vocabulary (added tokens included) below `rows`.
+    fn every_id(&self, rows: usize) -> Vec<bool> {
+        let size = self.inner.get_vocab_size(true);
+        (0..rows).map(|id| id < size).collect()
     }
 
     /// Whether normalising and pre-tokenising `text` leaves one word, `text`
@@ -241,6 +259,16 @@ mod tests {
         );
         // Fewer rows than ids: the rest are left out, not an error.
         assert_eq!(t.reachable_ids(3).unwrap(), vec![true; 3]);
+        // Another normaliser (NFC composes `a` + U+0301, so probes would lie): nothing pruned.
+        json["normalizer"] = serde_json::json!({"type": "NFC"});
+        let t = TextTokenizer::from_json(&json.to_string(), &config).unwrap();
+        let reachable = t.reachable_ids(config.vocab_size).unwrap();
+        assert!(reachable[..first + extra.len()].iter().all(|&r| r));
+        assert_eq!(
+            &reachable[first + extra.len()..],
+            [false, false],
+            "still no such ids"
+        );
     }
 
     #[test]
