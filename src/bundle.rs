@@ -557,11 +557,11 @@ fn zero_rows(tensor: QTensor, unreachable: impl Fn(usize) -> bool) -> Result<QTe
     }
     let dims = tensor.shape().dims().to_vec();
     let cols = dims.last().copied().unwrap_or(0);
-    let row_bytes = cols / GgmlDType::Q8_0.block_size() * GgmlDType::Q8_0.type_size();
-    let mut data = tensor.data()?.into_owned();
+    let row_bytes = cols / crate::gemm::BLOCK * crate::gemm::Q8_0_BLOCK_BYTES;
     if row_bytes == 0 {
         return Ok(tensor);
     }
+    let mut data = tensor.data()?.into_owned();
     for (row, bytes) in data.chunks_exact_mut(row_bytes).enumerate() {
         if unreachable(row) {
             bytes.fill(0);

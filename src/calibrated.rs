@@ -426,8 +426,7 @@ mod tests {
                 // The step is the base grown k times, the fewest that fit the block.
                 let mut grown = vec![base];
                 while grown.len() < 64 {
-                    let next = f16::from_f32(grown[grown.len() - 1] * GROWTH).to_f32();
-                    grown.push(next);
+                    grown.push(grow(grown[grown.len() - 1]));
                 }
                 let k = grown.iter().position(|&g| g == d).expect("a grown step");
                 let largest = w[r * cols + b * BLOCK..][..BLOCK]
