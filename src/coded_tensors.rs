@@ -189,9 +189,13 @@ pub(crate) fn read(name: &str, entry: &Record, record: &[u8]) -> Result<QTensor>
     let rows = outer
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .filter(|&n| n.checked_mul(cols).is_some() && cols.is_multiple_of(BLOCK) && cols > 0)
+        .filter(|_| cols.is_multiple_of(BLOCK) && cols > 0)
         .ok_or_else(bad_dims)?;
     let row_blocks = cols / BLOCK;
+    let bytes = rows
+        .checked_mul(row_blocks)
+        .and_then(|b| b.checked_mul(BLOCK_BYTES))
+        .ok_or_else(bad_dims)?;
     // The stored rows: ranges in order, not empty, not touching, within the tensor.
     let ranges = match &entry.rows {
         None => {
@@ -220,10 +224,6 @@ pub(crate) fn read(name: &str, entry: &Record, record: &[u8]) -> Result<QTensor>
     let integers = entropy::decode(stream, blocks * BLOCK)
         .map_err(|e| malformed(format!("coded tensor `{name}`: {e}")))?;
     // Rows not stored stay zero: scale 0, integers 0.
-    let bytes = rows
-        .checked_mul(row_blocks)
-        .and_then(|b| b.checked_mul(BLOCK_BYTES))
-        .ok_or_else(bad_dims)?;
     let mut q8_0 = vec![0u8; bytes];
     let mut pairs = scales.chunks_exact(2).zip(integers.chunks_exact(BLOCK));
     for range in ranges {

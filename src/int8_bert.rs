@@ -158,9 +158,7 @@ impl Int8Bert {
             heads: config.num_attention_heads,
             head_dim: config.head_dim(),
             // The tokenizer's window: an int8 bundle zeroes the positions past it.
-            max_positions: config
-                .max_position_embeddings
-                .min(crate::tokenize::MAX_TOKENS),
+            max_positions: bundle.tokenizer().max_len(),
             eps: config.layer_norm_eps as f32,
             kernel: Kernel::detect(),
             scheme,

@@ -36,7 +36,8 @@ pub(crate) fn split(tokenizer_json: &str) -> Result<(String, Option<String>)> {
     let unchanged = || Ok((tokenizer_json.to_string(), None));
     let mut json: Value = serde_json::from_str(tokenizer_json)
         .map_err(|e| Error::Tokenizer(format!("cannot parse tokenizer.json: {e}")))?;
-    let Some(vocab) = vocabulary(&mut json) else {
+    // An empty vocabulary would come back as one empty line: leave it in the file.
+    let Some(vocab) = vocabulary(&mut json).filter(|v| !v.is_empty()) else {
         return unchanged();
     };
     let mut by_id: Vec<Option<&str>> = vec![None; vocab.len()];
@@ -129,6 +130,12 @@ mod tests {
             let text = j.to_string();
             assert_eq!(split(&text).unwrap(), (text.clone(), None), "{}", edit.0);
         }
+        let mut empty = json.clone();
+        *vocabulary(&mut empty).unwrap() = Map::new();
+        assert!(
+            split(&empty.to_string()).unwrap().1.is_none(),
+            "an empty vocabulary"
+        );
         let mut other = json.clone();
         other["model"]["type"] = "BPE".into();
         assert!(split(&other.to_string()).unwrap().1.is_none());
