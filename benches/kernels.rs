@@ -21,10 +21,7 @@ fn layer(outputs: usize, inputs: usize) -> PackedLinear {
 }
 
 fn bench(c: &mut Criterion) {
-    let mut kernels = vec![Kernel::Portable];
-    if Kernel::detect() != Kernel::Portable {
-        kernels.push(Kernel::detect());
-    }
+    let kernels = Kernel::available();
     let mut group = c.benchmark_group("int8_gemm");
     for (name, outputs, inputs) in [("qkv", 1152, 384), ("up", 1536, 384), ("down", 384, 1536)] {
         let linear = layer(outputs, inputs);
@@ -37,7 +34,7 @@ fn bench(c: &mut Criterion) {
             let mut y = Vec::new();
             group.throughput(Throughput::Elements((rows * outputs * inputs) as u64));
             for &kernel in &kernels {
-                let id = BenchmarkId::new(format!("{name}/{kernel:?}"), rows);
+                let id = BenchmarkId::new(format!("{name}/{}", kernel.name()), rows);
                 group.bench_function(id, |b| {
                     b.iter(|| linear.forward(kernel, &q, &mut y).expect("forward"))
                 });

@@ -95,6 +95,16 @@ if [ $need_bundle -eq 1 ]; then
     --calibrate data/films/films.jsonl.gz -o models/build/minilm-l6-v2-int8.lrm
   ./target/debug/localrec model build --from "$SRC" --quant f32 -o models/build/minilm-l6-v2-f32.lrm
 fi
+# The int8 bundle is the same bytes on every machine (models/README.md): say so loudly
+# when this one is not what the README records — its parity figures would not hold.
+want_sha=$(awk '/^int8 bundle sha256:/ {print $4}' models/README.md)
+got_sha=$(sha256sum models/build/minilm-l6-v2-int8.lrm | cut -d' ' -f1)
+if [ "$got_sha" != "$want_sha" ]; then
+  echo "setup: models/build/minilm-l6-v2-int8.lrm has SHA-256 $got_sha," >&2
+  echo "setup: but models/README.md records $want_sha: this machine built other bytes" >&2
+  echo "setup: than the tested bundle (delete models/build/ to rebuild; if the calibration changed on purpose, update the README line)." >&2
+  exit 1
+fi
 # The demo catalogue index (11k Wikipedia films shipped in data/films/).
 # Rebuilt when missing, older than its data, or no longer readable (format change) or
 # made with another model than the default bundle's, or with other bundle bytes (a bundle
@@ -108,7 +118,7 @@ bundle_model=$(./target/debug/localrec model inspect models/build/minilm-l6-v2-i
 bundle_sha=$(sha256sum models/build/minilm-l6-v2-int8.lrm | cut -d' ' -f1)
 if [ -z "$films_model" ] || [ "$films_model" != "$bundle_model" ] || [ data/films/films.jsonl.gz -nt "$FILMS" ] \
   || [ "$(cat "$STAMP" 2>/dev/null)" != "$bundle_sha" ]; then
-  say "building the demo catalogue index (11k films, about 6 minutes on 2 cores)"
+  say "building the demo catalogue index (11k films, on every core)"
   ./target/debug/localrec index build --catalogue data/films/films.jsonl.gz -o "$FILMS"
   echo "$bundle_sha" > "$STAMP"
 fi

@@ -127,38 +127,6 @@ impl Embeddings {
     }
 }
 
-/// Which linear layers of a transformer layer one input feeds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum LinearInput {
-    /// The layer's input: query, key and value.
-    Attention,
-    /// The attention context: `attention.output.dense`.
-    AttentionOutput,
-    /// The normalised attention output: `intermediate.dense`.
-    Intermediate,
-    /// The GELU output: `output.dense`.
-    Output,
-}
-
-impl LinearInput {
-    /// The input of the linear layer named `suffix` within a layer
-    /// (`attention.self.query`, …, `output.dense`), if it is one.
-    pub fn of(suffix: &str) -> Option<Self> {
-        match suffix {
-            "attention.self.query" | "attention.self.key" | "attention.self.value" => {
-                Some(Self::Attention)
-            }
-            "attention.output.dense" => Some(Self::AttentionOutput),
-            "intermediate.dense" => Some(Self::Intermediate),
-            "output.dense" => Some(Self::Output),
-            _ => None,
-        }
-    }
-}
-
-/// A layer's view of a calibration observer.
-type Observer<'a> = dyn FnMut(LinearInput, &Tensor) -> Result<()> + 'a;
-
 /// One transformer layer. (transformers: `BertLayer`)
 struct Layer {
     query: Linear,
@@ -192,21 +160,12 @@ impl Layer {
     }
 
     /// `x` is `[batch * len, hidden]`; `mask_bias` is `[batch, 1, 1, len]`.
-    /// `observe` is shown the input of every linear layer.
-    fn forward(
-        &self,
-        x: &Tensor,
-        batch: usize,
-        len: usize,
-        mask_bias: &Tensor,
-        observe: &mut Observer<'_>,
-    ) -> Result<Tensor> {
+    fn forward(&self, x: &Tensor, batch: usize, len: usize, mask_bias: &Tensor) -> Result<Tensor> {
         let split_heads = |t: Tensor| -> Result<Tensor> {
             Ok(t.reshape((batch, len, self.heads, self.head_dim))?
                 .transpose(1, 2)?
                 .contiguous()?)
         };
-        observe(LinearInput::Attention, x)?;
         let q = split_heads(self.query.forward(x)?)?;
         let k = split_heads(self.key.forward(x)?)?;
         let v = split_heads(self.value.forward(x)?)?;
@@ -217,13 +176,10 @@ impl Layer {
             .matmul(&v)?
             .transpose(1, 2)?
             .reshape((batch * len, self.heads * self.head_dim))?;
-        observe(LinearInput::AttentionOutput, &context)?;
         let x = self
             .attn_norm
             .forward(&(self.attn_out.forward(&context)? + x)?)?;
-        observe(LinearInput::Intermediate, &x)?;
         let inner = self.up.forward(&x)?.gelu_erf()?;
-        observe(LinearInput::Output, &inner)?;
         self.out_norm.forward(&(self.down.forward(&inner)? + x)?)
     }
 }
@@ -251,26 +207,13 @@ impl BertModel {
 
     /// Hidden states `[batch, len, hidden]` for a padded batch.
     pub fn forward(&self, batch: &TokenBatch) -> Result<Tensor> {
-        self.forward_observed(batch, &mut |_, _, _| Ok(()))
-    }
-
-    /// [`forward`](Self::forward), showing `observe` the input of every linear
-    /// layer (layer index, which input, `[batch * len, in]`): what calibration
-    /// of int8 rounding needs (see [`crate::calibrated`]).
-    pub fn forward_observed(
-        &self,
-        batch: &TokenBatch,
-        observe: &mut dyn FnMut(usize, LinearInput, &Tensor) -> Result<()>,
-    ) -> Result<Tensor> {
         let (b, len) = batch.ids.dims2()?;
         // 0 where a key is a real token, a large negative number where it is padding.
         let mask_bias =
             ((batch.mask.ones_like()? - &batch.mask)? * -1e9)?.reshape((b, 1, 1, len))?;
         let mut x = self.embeddings.forward(&batch.ids)?;
-        for (index, layer) in self.layers.iter().enumerate() {
-            x = layer.forward(&x, b, len, &mask_bias, &mut |input, t| {
-                observe(index, input, t)
-            })?;
+        for layer in &self.layers {
+            x = layer.forward(&x, b, len, &mask_bias)?;
         }
         Ok(x.reshape((b, len, self.hidden))?)
     }

@@ -593,6 +593,7 @@ fn metadata_string(content: &gguf_file::Content, key: &'static str) -> Result<St
 mod tests {
     use super::*;
     use crate::testing::{tiny_bundle_bytes, tiny_config, tiny_weights};
+    use std::num::NonZeroUsize;
 
     #[test]
     fn round_trips_int8_and_f32() {
@@ -785,8 +786,14 @@ mod tests {
             .unwrap();
         }
         let texts = vec!["the quick brown fox".to_string(), "hello world".to_string()];
-        let calibration =
-            Calibration::collect(&config, &json.to_string(), &weights, &texts).unwrap();
+        let calibration = Calibration::collect(
+            &config,
+            &json.to_string(),
+            &weights,
+            &texts,
+            NonZeroUsize::MIN,
+        )
+        .unwrap();
         let steps = Steps::default();
         ModelBundle::from_weights_calibrated(
             config,
@@ -914,7 +921,8 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let calibration = Calibration::collect(&config, &tokenizer, &weights, &texts).unwrap();
+        let calibration =
+            Calibration::collect(&config, &tokenizer, &weights, &texts, NonZeroUsize::MIN).unwrap();
         assert_eq!(calibration.texts(), 4);
         let built = ModelBundle::from_weights_calibrated(
             config.clone(),

@@ -13,6 +13,7 @@ use crate::bundle::{ModelBundle, Quant};
 use crate::error::Result;
 use crate::gemm::Scheme;
 use crate::int8_bert::Int8Bert;
+pub use crate::int8_bert::LayerLinear;
 use crate::tokenize::TextTokenizer;
 
 /// The forward pass a bundle runs on.
@@ -24,13 +25,6 @@ enum Model {
 }
 
 impl Model {
-    fn load(bundle: ModelBundle, scheme: Scheme) -> Result<Self> {
-        Ok(match bundle.quant() {
-            Quant::Int8 => Model::Int8(Int8Bert::load_for(bundle, scheme)?),
-            Quant::F32 => Model::F32(BertModel::load(bundle)?),
-        })
-    }
-
     /// Pooled unit vectors for token rows, `rows.len() × dims`, row-major.
     fn embed(&self, rows: &[&[u32]]) -> Result<Vec<f32>> {
         match self {
@@ -150,13 +144,31 @@ impl Encoder {
     /// build's (natively, to measure the relaxed-SIMD build's narrow product;
     /// f32 bundles ignore it).
     pub fn from_bundle_for(bundle: ModelBundle, scheme: Scheme) -> Result<Self> {
+        Self::from_bundle_planned(bundle, scheme, &|layer, linear| {
+            crate::int8_bert::planned_scheme(scheme, layer, linear)
+        })
+    }
+
+    /// Loads an int8 bundle with each linear product of each layer on the
+    /// scheme `plan` gives: for measuring which products the narrow build
+    /// should keep wide (`localrec` maintainers' tool, not a stable API).
+    #[doc(hidden)]
+    pub fn from_bundle_planned(
+        bundle: ModelBundle,
+        scheme: Scheme,
+        plan: &dyn Fn(usize, LayerLinear) -> Scheme,
+    ) -> Result<Self> {
         let tokenizer = bundle.tokenizer().clone();
         let dims = bundle.config().hidden_size;
         let quant = bundle.quant();
         let model_id = bundle.model_id().to_string();
+        let model = match quant {
+            Quant::Int8 => Model::Int8(Int8Bert::load_planned(bundle, scheme, plan)?),
+            Quant::F32 => Model::F32(BertModel::load(bundle)?),
+        };
         Ok(Self {
             tokenizer,
-            model: Model::load(bundle, scheme)?,
+            model,
             dims,
             quant,
             model_id,

@@ -23,6 +23,7 @@
 //! attributes, the id order) are built, so filters run without decoding records.
 
 use std::collections::{BTreeMap, HashMap};
+use std::num::NonZeroUsize;
 use std::ops::Range;
 
 use crate::binfmt::{ByteReader, ByteWriter, ReadError};
@@ -178,21 +179,66 @@ impl<'a> Table<'a> {
 }
 
 impl CatalogueIndex {
-    /// Embeds every item (title + text) in batches and builds the index.
-    /// `progress(done, total)` is called after each batch.
+    /// Embeds every item (title + text) in batches and builds the index, on
+    /// every core natively (one thread on wasm32). `progress(done, total)` is
+    /// called after each round of batches.
     pub fn build(
         encoder: &Encoder,
         items: &[CatalogueItem],
         snippet_chars: usize,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<Self> {
+        Self::build_with_threads(encoder, items, snippet_chars, default_threads(), progress)
+    }
+
+    /// [`build`](Self::build) on `threads` threads (natively; wasm32 uses one).
+    /// A text's embedding does not depend on its batch, so the index is the
+    /// same for any thread count.
+    pub fn build_with_threads(
+        encoder: &Encoder,
+        items: &[CatalogueItem],
+        snippet_chars: usize,
+        threads: NonZeroUsize,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Self> {
         validate_items(items)?;
-        let mut data = Vec::with_capacity(items.len() * encoder.dims());
         const CHUNK: usize = 256;
-        for (n, chunk) in items.chunks(CHUNK).enumerate() {
+        let threads = if cfg!(target_arch = "wasm32") {
+            1
+        } else {
+            threads.get()
+        };
+        let embed = |chunk: &[CatalogueItem]| -> Result<Embeddings> {
             let texts: Vec<String> = chunk.iter().map(CatalogueItem::embedding_text).collect();
-            data.extend_from_slice(encoder.embed_batch(&texts)?.as_slice());
-            progress((n * CHUNK + chunk.len()).min(items.len()), items.len());
+            encoder.embed_batch(&texts)
+        };
+        let mut data = Vec::with_capacity(items.len() * encoder.dims());
+        let mut done = 0;
+        for round in items.chunks(CHUNK * threads) {
+            let chunks: Vec<&[CatalogueItem]> = round.chunks(CHUNK).collect();
+            let embedded: Vec<Result<Embeddings>> = if chunks.len() == 1 {
+                vec![embed(chunks[0])]
+            } else {
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = chunks
+                        .iter()
+                        .map(|&chunk| scope.spawn(move || embed(chunk)))
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| {
+                            h.join().unwrap_or_else(|_| {
+                                Err(Error::Config("an embedding thread panicked".into()))
+                            })
+                        })
+                        .collect()
+                })
+            };
+            for e in embedded {
+                data.extend_from_slice(e?.as_slice());
+            }
+            done += round.len();
+            progress(done, items.len());
         }
         let embeddings = Embeddings::from_rows(encoder.dims(), data)?;
         Self::from_embeddings(items, &embeddings, encoder.model_id(), snippet_chars)
@@ -580,6 +626,10 @@ impl CatalogueIndex {
             _ => &[],
         }
     }
+    /// Every tag name.
+    pub fn tags(&self) -> &[String] {
+        &self.tags
+    }
     /// Table index of a tag.
     pub fn tag_named(&self, name: &str) -> Option<u32> {
         self.tags.iter().position(|t| t == name).map(|p| p as u32)
@@ -755,6 +805,15 @@ pub fn normalise_popularity(raw: &[f64]) -> Vec<f32> {
     raw.iter()
         .map(|&p| (p.max(0.0).ln_1p() / denom) as f32)
         .collect()
+}
+
+/// Every core natively, one thread on wasm32.
+pub fn default_threads() -> NonZeroUsize {
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Ok(n) = std::thread::available_parallelism() {
+        return n;
+    }
+    NonZeroUsize::MIN
 }
 
 #[cfg(test)]

@@ -16,6 +16,9 @@
 //! # Ok(()) }
 //! ```
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 #[cfg(feature = "gpu")]
 pub mod backend;
 mod bert;
@@ -37,6 +40,7 @@ pub mod gemm;
 pub mod gpu;
 pub mod index;
 mod int8_bert;
+mod isa;
 mod ops;
 pub mod polarity;
 pub mod profile;
@@ -44,6 +48,9 @@ pub mod ranker;
 pub mod recommender;
 pub mod scoring;
 mod stored_tokenizer;
+/// A tiny random BERT for tests: only in this crate's tests and with the
+/// `testing` feature (downstream tests), never in the published library.
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod tokenize;
 
@@ -58,6 +65,7 @@ pub use encoder::{BatchOptions, Embeddings, Encoder};
 pub use error::{Error, FileKind, Result};
 pub use feedback::{read_events, Event, Feedback, FeedbackKind};
 pub use index::CatalogueIndex;
+pub use isa::MAX_ISA_VAR;
 pub use profile::{IntentProfile, ProfileSettings};
 pub use ranker::{Filters, RankOptions, Ranker, Recommendation, Scene};
 pub use recommender::Recommender;

@@ -133,7 +133,8 @@ pub(crate) fn matmul(
 /// One full 4 × 8 tile of [`matmul`]: `acc[r][c] = Σ_p a[r][p] · b[p·stride + c]`.
 ///
 /// # Safety
-/// Each `a[r]` must hold `k` values and `b` at least `(k − 1)·stride + 8`.
+/// Each `a[r]` must hold `k` values and `b` at least `(k − 1)·stride + 8`
+/// (k ≥ 1).
 #[inline]
 unsafe fn tile_f32(
     a: &[&[f32]; TILE_M],
@@ -142,53 +143,56 @@ unsafe fn tile_f32(
     k: usize,
     acc: &mut [[f32; TILE_N]; TILE_M],
 ) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        use core::arch::wasm32::*;
-        let mut v = [[f32x4_splat(0.0); 2]; TILE_M];
-        for p in 0..k {
-            let bp = b.as_ptr().add(p * stride);
-            let b0 = v128_load(bp as *const v128);
-            let b1 = v128_load(bp.add(4) as *const v128);
-            for (vr, ar) in v.iter_mut().zip(a) {
-                let av = f32x4_splat(*ar.get_unchecked(p));
-                vr[0] = f32x4_add(vr[0], f32x4_mul(av, b0));
-                vr[1] = f32x4_add(vr[1], f32x4_mul(av, b1));
+    // SAFETY: the caller guarantees the lengths in `# Safety`; every offset below is p·stride + 7 < (k − 1)·stride + 8 or p < k.
+    unsafe {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        {
+            use core::arch::wasm32::*;
+            let mut v = [[f32x4_splat(0.0); 2]; TILE_M];
+            for p in 0..k {
+                let bp = b.as_ptr().add(p * stride);
+                let b0 = v128_load(bp as *const v128);
+                let b1 = v128_load(bp.add(4) as *const v128);
+                for (vr, ar) in v.iter_mut().zip(a) {
+                    let av = f32x4_splat(*ar.get_unchecked(p));
+                    vr[0] = f32x4_add(vr[0], f32x4_mul(av, b0));
+                    vr[1] = f32x4_add(vr[1], f32x4_mul(av, b1));
+                }
+            }
+            for (out, vr) in acc.iter_mut().zip(&v) {
+                v128_store(out.as_mut_ptr() as *mut v128, vr[0]);
+                v128_store(out.as_mut_ptr().add(4) as *mut v128, vr[1]);
             }
         }
-        for (out, vr) in acc.iter_mut().zip(&v) {
-            v128_store(out.as_mut_ptr() as *mut v128, vr[0]);
-            v128_store(out.as_mut_ptr().add(4) as *mut v128, vr[1]);
-        }
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        use core::arch::x86_64::*;
-        let mut v = [[_mm_setzero_ps(); 2]; TILE_M];
-        for p in 0..k {
-            let bp = b.as_ptr().add(p * stride);
-            let b0 = _mm_loadu_ps(bp);
-            let b1 = _mm_loadu_ps(bp.add(4));
-            for (vr, ar) in v.iter_mut().zip(a) {
-                let av = _mm_set1_ps(*ar.get_unchecked(p));
-                vr[0] = _mm_add_ps(vr[0], _mm_mul_ps(av, b0));
-                vr[1] = _mm_add_ps(vr[1], _mm_mul_ps(av, b1));
+        #[cfg(target_arch = "x86_64")]
+        {
+            use core::arch::x86_64::*;
+            let mut v = [[_mm_setzero_ps(); 2]; TILE_M];
+            for p in 0..k {
+                let bp = b.as_ptr().add(p * stride);
+                let b0 = _mm_loadu_ps(bp);
+                let b1 = _mm_loadu_ps(bp.add(4));
+                for (vr, ar) in v.iter_mut().zip(a) {
+                    let av = _mm_set1_ps(*ar.get_unchecked(p));
+                    vr[0] = _mm_add_ps(vr[0], _mm_mul_ps(av, b0));
+                    vr[1] = _mm_add_ps(vr[1], _mm_mul_ps(av, b1));
+                }
+            }
+            for (out, vr) in acc.iter_mut().zip(&v) {
+                _mm_storeu_ps(out.as_mut_ptr(), vr[0]);
+                _mm_storeu_ps(out.as_mut_ptr().add(4), vr[1]);
             }
         }
-        for (out, vr) in acc.iter_mut().zip(&v) {
-            _mm_storeu_ps(out.as_mut_ptr(), vr[0]);
-            _mm_storeu_ps(out.as_mut_ptr().add(4), vr[1]);
-        }
-    }
-    #[cfg(not(any(
-        target_arch = "x86_64",
-        all(target_arch = "wasm32", target_feature = "simd128")
-    )))]
-    for p in 0..k {
-        for (acc_row, ar) in acc.iter_mut().zip(a) {
-            let av = ar[p];
-            for (c, x) in acc_row.iter_mut().enumerate() {
-                *x += av * b[p * stride + c];
+        #[cfg(not(any(
+            target_arch = "x86_64",
+            all(target_arch = "wasm32", target_feature = "simd128")
+        )))]
+        for p in 0..k {
+            for (acc_row, ar) in acc.iter_mut().zip(a) {
+                let av = ar[p];
+                for (c, x) in acc_row.iter_mut().enumerate() {
+                    *x += av * b[p * stride + c];
+                }
             }
         }
     }

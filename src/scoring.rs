@@ -11,6 +11,8 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+use crate::isa::Isa;
+
 /// Quantises `v` to int8 with a symmetric scale; returns (values, scale).
 /// A zero (or non-finite) vector quantises to zeros with scale 0.
 pub fn quantize(v: &[f32]) -> (Vec<i8>, f32) {
@@ -91,6 +93,8 @@ fn dot_simd128(a: &[i8], b: &[i16]) -> i32 {
     sum
 }
 
+/// # Safety
+/// The CPU must have AVX2, and `b` must be at least as long as `a`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn dot_avx2(a: &[i8], b: &[i16]) -> i32 {
@@ -98,9 +102,14 @@ unsafe fn dot_avx2(a: &[i8], b: &[i16]) -> i32 {
     let chunks = a.len() / 16;
     let mut acc = _mm256_setzero_si256();
     for c in 0..chunks {
-        let x = _mm_loadu_si128(a.as_ptr().add(c * 16) as *const __m128i);
+        // SAFETY: c·16 + 16 ≤ a.len() ≤ b.len(); the loads are unaligned.
+        let (x, y) = unsafe {
+            (
+                _mm_loadu_si128(a.as_ptr().add(c * 16) as *const __m128i),
+                _mm256_loadu_si256(b.as_ptr().add(c * 16) as *const __m256i),
+            )
+        };
         let x = _mm256_cvtepi8_epi16(x);
-        let y = _mm256_loadu_si256(b.as_ptr().add(c * 16) as *const __m256i);
         acc = _mm256_add_epi32(acc, _mm256_madd_epi16(x, y));
     }
     let lo = _mm256_castsi256_si128(acc);
@@ -111,42 +120,22 @@ unsafe fn dot_avx2(a: &[i8], b: &[i16]) -> i32 {
     _mm_cvtsi128_si32(s) + dot_portable(&a[chunks * 16..], &b[chunks * 16..])
 }
 
-/// The dot-product implementation chosen for this CPU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kernel {
-    /// Plain Rust.
-    Portable,
-    /// x86-64 AVX2.
-    Avx2,
-    /// wasm32 simd128.
-    Simd128,
-}
+pub use crate::isa::Kernel;
 
 impl Kernel {
-    /// The fastest kernel available here.
-    pub fn detect() -> Self {
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        return Kernel::Simd128;
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") {
-            return Kernel::Avx2;
-        }
-        #[allow(unreachable_code)]
-        Kernel::Portable
-    }
-
     /// i8 · i16 dot product (lengths must match; extra elements are ignored).
     #[inline]
     pub fn dot(self, a: &[i8], b: &[i16]) -> i32 {
         let n = a.len().min(b.len());
         let (a, b) = (&a[..n], &b[..n]);
-        match self {
+        match self.isa() {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Avx2` is only constructed by `detect` after checking the CPU has AVX2.
-            Kernel::Avx2 => unsafe { dot_avx2(a, b) },
+            // SAFETY: a `Kernel` with `Isa::Avx2` only comes from detection on a
+            // CPU with AVX2 (crate::isa); the lengths are equal.
+            Isa::Avx2 => unsafe { dot_avx2(a, b) },
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            Kernel::Simd128 => dot_simd128(a, b),
-            _ => dot_portable(a, b),
+            Isa::Simd128 => dot_simd128(a, b),
+            Isa::Portable => dot_portable(a, b),
         }
     }
 }

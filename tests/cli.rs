@@ -104,6 +104,71 @@ fn builds_inspects_and_embeds_with_a_tiny_model() {
     }
 }
 
+/// The SHA-256 of the tiny calibrated bundle that
+/// `a_calibrated_bundle_is_the_same_on_every_cpu_and_thread_count` builds: the
+/// same on every x86-64 CPU (portable, AVX2, AVX-512) and every thread count.
+/// If a change to calibration, rounding or the format changes it on purpose,
+/// update it here — and the real bundle's digest in models/README.md.
+const TINY_CALIBRATED_SHA256: &str =
+    "0755a110cf9a71c2924e619f09db85c96a3dfebb21352cace7e066713691ac79";
+
+#[test]
+fn a_calibrated_bundle_is_the_same_on_every_cpu_and_thread_count() {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    tiny_model_dir(dir.path());
+    // 12 items → 36 calibration texts: more than one round of texts per thread.
+    let catalogue = dir.path().join("films.jsonl");
+    let lines: String = (0..12)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"f{i}\",\"title\":\"the good film {i}\",\"text\":\"A war story about love. Then more {i}, long and funny.\"}}\n"
+            )
+        })
+        .collect();
+    std::fs::write(&catalogue, lines).unwrap();
+    let from = dir.path().to_str().unwrap();
+    let mut digests = Vec::new();
+    for (threads, max_isa) in [("1", Some("portable")), ("3", None), ("2", Some("avx2"))] {
+        let out_path = dir.path().join(format!("cal-{threads}.lrm"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_localrec"));
+        cmd.args([
+            "model",
+            "build",
+            "--from",
+            from,
+            "-o",
+            out_path.to_str().unwrap(),
+            "--calibrate",
+            catalogue.to_str().unwrap(),
+            "--calibration-items",
+            "12",
+            "--threads",
+            threads,
+        ]);
+        match max_isa {
+            Some(isa) => cmd.env(localrec::MAX_ISA_VAR, isa),
+            None => cmd.env_remove(localrec::MAX_ISA_VAR),
+        };
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bytes = std::fs::read(&out_path).unwrap();
+        digests.push(format!("{:x}", Sha256::digest(&bytes)));
+    }
+    assert!(
+        digests.iter().all(|d| d == &digests[0]),
+        "threads / ISA changed the bytes: {digests:?}"
+    );
+    assert_eq!(
+        digests[0], TINY_CALIBRATED_SHA256,
+        "this CPU builds other bytes than the recorded ones"
+    );
+}
+
 #[test]
 fn builds_a_calibrated_bundle_and_rejects_bad_calibration_options() {
     let dir = tempfile::tempdir().unwrap();
@@ -320,10 +385,10 @@ fn invalid_utf8_on_stdin_is_reported_with_its_line() {
     assert!(stderr_line(&out).contains("line 2 is not UTF-8"));
 }
 
-/// `--backend gpu` embeds on the GPU (lavapipe on CI) and agrees with the CPU;
-/// without any adapter the command fails with a one-line reason instead.
+/// `--backend gpu` embeds on the GPU (lavapipe on CI) and agrees with the CPU.
 #[cfg(feature = "gpu")]
 #[test]
+#[ignore = "needs a GPU adapter: the test command runs it with `cargo test -- --ignored` on lavapipe"]
 fn embed_on_the_gpu_matches_the_cpu() {
     let model = common::bundle("minilm-l6-v2-int8.lrm");
     let model = model.to_str().unwrap();
@@ -332,11 +397,7 @@ fn embed_on_the_gpu_matches_the_cpu() {
     assert!(cpu.status.success());
     let gpu = localrec(&["embed", "--model", model, "--backend", "gpu"], input);
     let err = String::from_utf8_lossy(&gpu.stderr);
-    if !gpu.status.success() {
-        assert!(err.contains("no GPU adapter"), "{err}");
-        eprintln!("\n*** SKIPPING GPU CLI CHECK: {err} ***\n");
-        return;
-    }
+    assert!(gpu.status.success(), "{err}");
     assert!(err.contains("batches on gpu"), "{err}");
     let rows = |o: &Output| -> Vec<Vec<f32>> {
         String::from_utf8_lossy(&o.stdout)

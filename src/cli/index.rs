@@ -48,6 +48,10 @@ pub struct BuildArgs {
     /// Latent factors of the collaborative model.
     #[arg(long, default_value_t = 64)]
     factors: usize,
+    /// Threads that embed items (default: every core). The index is the same
+    /// for any count.
+    #[arg(long)]
+    threads: Option<std::num::NonZeroUsize>,
 }
 
 pub fn run(cmd: IndexCommand) -> Result<(), CliError> {
@@ -62,9 +66,16 @@ fn build(args: BuildArgs) -> Result<(), CliError> {
     attach_backend(&encoder, args.backend)?;
     let items = read_catalogue(BufReader::new(open_input(&args.catalogue)?))?;
     let mut progress = Progress::new("embedding items");
-    let index = CatalogueIndex::build(&encoder, &items, args.snippet_chars, |d, t| {
-        progress.update(d, t)
-    })?;
+    let threads = args
+        .threads
+        .unwrap_or_else(localrec::index::default_threads);
+    let index = CatalogueIndex::build_with_threads(
+        &encoder,
+        &items,
+        args.snippet_chars,
+        threads,
+        |d, t| progress.update(d, t),
+    )?;
     progress.finish();
     let index = match &args.interactions {
         Some(path) => with_interactions(encoder, index, path, args.factors)?,

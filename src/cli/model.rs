@@ -50,6 +50,10 @@ pub struct BuildArgs {
     /// Rounding step of the word table, as a fraction of each row's RMS.
     #[arg(long, default_value_t = Steps::default().table, requires = "calibrate")]
     table_step: f32,
+    /// Threads for the calibration (default: every core). The bundle's bytes
+    /// are the same for any count.
+    #[arg(long, requires = "calibrate")]
+    threads: Option<std::num::NonZeroUsize>,
 }
 
 pub fn run(cmd: ModelCommand) -> Result<()> {
@@ -91,7 +95,10 @@ fn build(args: &BuildArgs) -> Result<()> {
             };
             steps.validate()?; // before the minute calibration takes
             let texts = calibration_texts(catalogue, args.calibration_items)?;
-            let calibration = Calibration::collect(&config, &tokenizer, &weights, &texts)?;
+            let threads = args
+                .threads
+                .unwrap_or_else(localrec::index::default_threads);
+            let calibration = Calibration::collect(&config, &tokenizer, &weights, &texts, threads)?;
             println!(
                 "calibrated on {} texts from {} items of {}",
                 calibration.texts(),

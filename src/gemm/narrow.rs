@@ -29,7 +29,9 @@
 
 use super::{f16_to_f32, BLOCK, PANEL, Q8_0_BLOCK_BYTES, ROW_BLOCK, TILE_ROWS};
 use crate::error::{Error, Result};
-use crate::scoring::Kernel;
+#[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
+use crate::isa::Isa;
+use crate::isa::Kernel;
 
 /// Largest 7-bit weight magnitude.
 const W_MAX: f32 = 63.0;
@@ -166,9 +168,12 @@ impl NarrowRows {
 /// or holding ±∞) quantises to zeros with scale 0.
 #[inline]
 fn quantize_block(block: &[f32], q: &mut [i8]) -> (f32, i32) {
-    debug_assert!(block.len() == BLOCK && q.len() == BLOCK);
+    assert!(
+        block.len() == BLOCK && q.len() == BLOCK,
+        "quantize_block: one block"
+    );
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    // SAFETY: both slices hold BLOCK values (checked by the callers' chunking).
+    // SAFETY: both slices hold BLOCK values (asserted just above).
     return unsafe { quantize_block_simd128(block, q) };
     #[allow(unreachable_code)]
     {
@@ -188,57 +193,63 @@ fn quantize_block(block: &[f32], q: &mut [i8]) -> (f32, i32) {
 /// [`quantize_block`] on simd128, the block held in registers. `pmax`
 /// skips NaN as `max_abs` does and the rounding is `round_small`'s, so both
 /// paths give the same bytes.
+///
+/// # Safety
+/// `block` and `q` must both hold [`BLOCK`] values.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 unsafe fn quantize_block_simd128(block: &[f32], q: &mut [i8]) -> (f32, i32) {
-    use core::arch::wasm32::*;
-    let (src, dst) = (block.as_ptr(), q.as_mut_ptr());
-    let mut v = [f32x4_splat(0.0); BLOCK / 4];
-    let mut max = f32x4_splat(0.0);
-    for (j, v) in v.iter_mut().enumerate() {
-        *v = v128_load(src.add(j * 4) as *const v128);
-        max = f32x4_pmax(max, f32x4_abs(*v));
+    // SAFETY: both slices hold BLOCK values (asserted by the caller), which bounds every offset below.
+    unsafe {
+        use core::arch::wasm32::*;
+        let (src, dst) = (block.as_ptr(), q.as_mut_ptr());
+        let mut v = [f32x4_splat(0.0); BLOCK / 4];
+        let mut max = f32x4_splat(0.0);
+        for (j, v) in v.iter_mut().enumerate() {
+            *v = v128_load(src.add(j * 4) as *const v128);
+            max = f32x4_pmax(max, f32x4_abs(*v));
+        }
+        let max = [
+            f32x4_extract_lane::<0>(max),
+            f32x4_extract_lane::<1>(max),
+            f32x4_extract_lane::<2>(max),
+            f32x4_extract_lane::<3>(max),
+        ]
+        .into_iter()
+        .fold(0f32, |m, a| if a > m { a } else { m });
+        if !(max > 0.0 && max.is_finite()) {
+            v128_store(dst as *mut v128, i32x4_splat(0));
+            v128_store(dst.add(16) as *mut v128, i32x4_splat(0));
+            return (0.0, 0);
+        }
+        let scale = f32x4_splat(A_MAX / max);
+        // Rounding by adding 1.5·2²³ (ties to even, as `round_small`) leaves the
+        // integer in the sum's low bits; NaN lanes are masked to 0 first.
+        let rounder = f32x4_splat(crate::ops::ROUNDER);
+        let rounder_bits = i32x4_splat(crate::ops::ROUNDER.to_bits() as i32);
+        let mut sum = i32x4_splat(0);
+        for half in 0..BLOCK / 16 {
+            let int = |j: usize| {
+                let x = f32x4_mul(v[half * 4 + j], scale);
+                let x = v128_and(x, f32x4_eq(x, x));
+                i32x4_sub(f32x4_add(x, rounder), rounder_bits)
+            };
+            let bytes = i8x16_narrow_i16x8(
+                i16x8_narrow_i32x4(int(0), int(1)),
+                i16x8_narrow_i32x4(int(2), int(3)),
+            );
+            v128_store(dst.add(half * 16) as *mut v128, bytes);
+            // Sum the saturated bytes, as the portable path does.
+            sum = i32x4_add(
+                sum,
+                i32x4_extadd_pairwise_i16x8(i16x8_extadd_pairwise_i8x16(bytes)),
+            );
+        }
+        let sum = i32x4_extract_lane::<0>(sum)
+            + i32x4_extract_lane::<1>(sum)
+            + i32x4_extract_lane::<2>(sum)
+            + i32x4_extract_lane::<3>(sum);
+        (max / A_MAX, sum)
     }
-    let max = [
-        f32x4_extract_lane::<0>(max),
-        f32x4_extract_lane::<1>(max),
-        f32x4_extract_lane::<2>(max),
-        f32x4_extract_lane::<3>(max),
-    ]
-    .into_iter()
-    .fold(0f32, |m, a| if a > m { a } else { m });
-    if !(max > 0.0 && max.is_finite()) {
-        v128_store(dst as *mut v128, i32x4_splat(0));
-        v128_store(dst.add(16) as *mut v128, i32x4_splat(0));
-        return (0.0, 0);
-    }
-    let scale = f32x4_splat(A_MAX / max);
-    // Rounding by adding 1.5·2²³ (ties to even, as `round_small`) leaves the
-    // integer in the sum's low bits; NaN lanes are masked to 0 first.
-    let rounder = f32x4_splat(crate::ops::ROUNDER);
-    let rounder_bits = i32x4_splat(crate::ops::ROUNDER.to_bits() as i32);
-    let mut sum = i32x4_splat(0);
-    for half in 0..BLOCK / 16 {
-        let int = |j: usize| {
-            let x = f32x4_mul(v[half * 4 + j], scale);
-            let x = v128_and(x, f32x4_eq(x, x));
-            i32x4_sub(f32x4_add(x, rounder), rounder_bits)
-        };
-        let bytes = i8x16_narrow_i16x8(
-            i16x8_narrow_i32x4(int(0), int(1)),
-            i16x8_narrow_i32x4(int(2), int(3)),
-        );
-        v128_store(dst.add(half * 16) as *mut v128, bytes);
-        // Sum the saturated bytes, as the portable path does.
-        sum = i32x4_add(
-            sum,
-            i32x4_extadd_pairwise_i16x8(i16x8_extadd_pairwise_i8x16(bytes)),
-        );
-    }
-    let sum = i32x4_extract_lane::<0>(sum)
-        + i32x4_extract_lane::<1>(sum)
-        + i32x4_extract_lane::<2>(sum)
-        + i32x4_extract_lane::<3>(sum);
-    (max / A_MAX, sum)
 }
 
 /// `y = x·Wᵀ + b` over `rows` rows (`y` already sized `rows × outputs`).
@@ -272,12 +283,12 @@ pub(super) fn forward(
             bias.len()
         )));
     }
-    match kernel {
+    match kernel.isa() {
         #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
         // SAFETY: this build only runs where relaxed SIMD validated (the loader
         // picks it after `WebAssembly.validate`); every length the kernel relies
         // on is checked just above.
-        Kernel::Simd128 => unsafe { forward_relaxed(w, x, rows, bias, y) },
+        Isa::Simd128 => unsafe { forward_relaxed(w, x, rows, bias, y) },
         _ => forward_portable(w, x, rows, bias, y),
     }
     Ok(())
@@ -400,65 +411,68 @@ unsafe fn forward_relaxed(
     bias: &[f32],
     y: &mut [f32],
 ) {
-    use core::arch::wasm32::*;
-    let blocks = w.blocks;
-    let width = blocks * BLOCK;
-    let padded_rows = x.values.len() / width.max(1);
-    let (wp, sp) = (w.weights.as_ptr(), w.scales.as_ptr());
-    let (ap, a_scales, a_offsets) = (x.values.as_ptr(), x.scales.as_ptr(), x.offsets.as_ptr());
-    let mut acc = [[0f32; PANEL]; TILE_ROWS];
-    for row_block in (0..padded_rows).step_by(ROW_BLOCK) {
-        let row_end = (row_block + ROW_BLOCK).min(padded_rows);
-        for panel in 0..w.outputs.div_ceil(PANEL) {
-            for tile in (row_block..row_end).step_by(TILE_ROWS) {
-                let mut f = [[f32x4_splat(0.0); 2]; TILE_ROWS];
-                for b in 0..blocks {
-                    let at = panel * blocks + b;
-                    let wb = wp.add(at * PANEL_BLOCK_BYTES);
-                    // Each row's sums start at −64·Σa: the offset is paid up front.
-                    let mut sums = [[i32x4_splat(0); 2]; TILE_ROWS];
-                    for (m, sum) in sums.iter_mut().enumerate() {
-                        let start = i32x4_splat(-*a_offsets.add((tile + m) * blocks + b));
-                        *sum = [start, start];
-                    }
-                    for group in 0..BLOCK / GROUP {
-                        let w_lo = v128_load(wb.add(group * PANEL * GROUP) as *const v128);
-                        let w_hi = v128_load(wb.add(group * PANEL * GROUP + 16) as *const v128);
+    // SAFETY: the caller guarantees relaxed SIMD and the lengths in `# Safety`, which bound every pointer offset below.
+    unsafe {
+        use core::arch::wasm32::*;
+        let blocks = w.blocks;
+        let width = blocks * BLOCK;
+        let padded_rows = x.values.len() / width.max(1);
+        let (wp, sp) = (w.weights.as_ptr(), w.scales.as_ptr());
+        let (ap, a_scales, a_offsets) = (x.values.as_ptr(), x.scales.as_ptr(), x.offsets.as_ptr());
+        let mut acc = [[0f32; PANEL]; TILE_ROWS];
+        for row_block in (0..padded_rows).step_by(ROW_BLOCK) {
+            let row_end = (row_block + ROW_BLOCK).min(padded_rows);
+            for panel in 0..w.outputs.div_ceil(PANEL) {
+                for tile in (row_block..row_end).step_by(TILE_ROWS) {
+                    let mut f = [[f32x4_splat(0.0); 2]; TILE_ROWS];
+                    for b in 0..blocks {
+                        let at = panel * blocks + b;
+                        let wb = wp.add(at * PANEL_BLOCK_BYTES);
+                        // Each row's sums start at −64·Σa: the offset is paid up front.
+                        let mut sums = [[i32x4_splat(0); 2]; TILE_ROWS];
                         for (m, sum) in sums.iter_mut().enumerate() {
-                            let at_a = (tile + m) * width + b * BLOCK + group * GROUP;
-                            let av = v128_load32_splat(ap.add(at_a) as *const u32);
-                            sum[0] = i32x4_relaxed_dot_i8x16_i7x16_add(av, w_lo, sum[0]);
-                            sum[1] = i32x4_relaxed_dot_i8x16_i7x16_add(av, w_hi, sum[1]);
+                            let start = i32x4_splat(-*a_offsets.add((tile + m) * blocks + b));
+                            *sum = [start, start];
+                        }
+                        for group in 0..BLOCK / GROUP {
+                            let w_lo = v128_load(wb.add(group * PANEL * GROUP) as *const v128);
+                            let w_hi = v128_load(wb.add(group * PANEL * GROUP + 16) as *const v128);
+                            for (m, sum) in sums.iter_mut().enumerate() {
+                                let at_a = (tile + m) * width + b * BLOCK + group * GROUP;
+                                let av = v128_load32_splat(ap.add(at_a) as *const u32);
+                                sum[0] = i32x4_relaxed_dot_i8x16_i7x16_add(av, w_lo, sum[0]);
+                                sum[1] = i32x4_relaxed_dot_i8x16_i7x16_add(av, w_hi, sum[1]);
+                            }
+                        }
+                        let s_lo = v128_load(sp.add(at * PANEL) as *const v128);
+                        let s_hi = v128_load(sp.add(at * PANEL + 4) as *const v128);
+                        for (m, (fm, sum)) in f.iter_mut().zip(&sums).enumerate() {
+                            let a_scale = f32x4_splat(*a_scales.add((tile + m) * blocks + b));
+                            let lo = f32x4_convert_i32x4(sum[0]);
+                            let hi = f32x4_convert_i32x4(sum[1]);
+                            // The portable tile's order; the multiply-add may be
+                            // fused, so the last bit can differ from it.
+                            fm[0] = f32x4_relaxed_madd(lo, f32x4_mul(s_lo, a_scale), fm[0]);
+                            fm[1] = f32x4_relaxed_madd(hi, f32x4_mul(s_hi, a_scale), fm[1]);
                         }
                     }
-                    let s_lo = v128_load(sp.add(at * PANEL) as *const v128);
-                    let s_hi = v128_load(sp.add(at * PANEL + 4) as *const v128);
-                    for (m, (fm, sum)) in f.iter_mut().zip(&sums).enumerate() {
-                        let a_scale = f32x4_splat(*a_scales.add((tile + m) * blocks + b));
-                        let lo = f32x4_convert_i32x4(sum[0]);
-                        let hi = f32x4_convert_i32x4(sum[1]);
-                        // The portable tile's order; the multiply-add may be
-                        // fused, so the last bit can differ from it.
-                        fm[0] = f32x4_relaxed_madd(lo, f32x4_mul(s_lo, a_scale), fm[0]);
-                        fm[1] = f32x4_relaxed_madd(hi, f32x4_mul(s_hi, a_scale), fm[1]);
+                    let first_out = panel * PANEL;
+                    if first_out + PANEL <= w.outputs {
+                        // A whole panel: add the bias and store the rows that exist.
+                        let b_lo = v128_load(bias.as_ptr().add(first_out) as *const v128);
+                        let b_hi = v128_load(bias.as_ptr().add(first_out + 4) as *const v128);
+                        for (m, fm) in f.iter().enumerate().take(rows.saturating_sub(tile)) {
+                            let out = y.as_mut_ptr().add((tile + m) * w.outputs + first_out);
+                            v128_store(out as *mut v128, f32x4_add(fm[0], b_lo));
+                            v128_store(out.add(4) as *mut v128, f32x4_add(fm[1], b_hi));
+                        }
+                    } else {
+                        for (out, fm) in acc.iter_mut().zip(&f) {
+                            v128_store(out.as_mut_ptr() as *mut v128, fm[0]);
+                            v128_store(out.as_mut_ptr().add(4) as *mut v128, fm[1]);
+                        }
+                        write_tile(&acc, tile, panel, rows, bias, y);
                     }
-                }
-                let first_out = panel * PANEL;
-                if first_out + PANEL <= w.outputs {
-                    // A whole panel: add the bias and store the rows that exist.
-                    let b_lo = v128_load(bias.as_ptr().add(first_out) as *const v128);
-                    let b_hi = v128_load(bias.as_ptr().add(first_out + 4) as *const v128);
-                    for (m, fm) in f.iter().enumerate().take(rows.saturating_sub(tile)) {
-                        let out = y.as_mut_ptr().add((tile + m) * w.outputs + first_out);
-                        v128_store(out as *mut v128, f32x4_add(fm[0], b_lo));
-                        v128_store(out.add(4) as *mut v128, f32x4_add(fm[1], b_hi));
-                    }
-                } else {
-                    for (out, fm) in acc.iter_mut().zip(&f) {
-                        v128_store(out.as_mut_ptr() as *mut v128, fm[0]);
-                        v128_store(out.as_mut_ptr().add(4) as *mut v128, fm[1]);
-                    }
-                    write_tile(&acc, tile, panel, rows, bias, y);
                 }
             }
         }

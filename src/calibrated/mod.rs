@@ -26,15 +26,22 @@
 use std::collections::HashMap;
 
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QTensor};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 use half::f16;
 
-use crate::bert::{BertModel, LinearInput, TokenBatch};
-use crate::bundle::{ModelBundle, Quant};
+use std::num::NonZeroUsize;
+
 use crate::catalogue::CatalogueItem;
 use crate::config::BertConfig;
 use crate::error::{Error, Result};
 use crate::gemm::{BLOCK, Q8_0_BLOCK_BYTES as BLOCK_BYTES};
+use crate::ops::{self, MatRef};
+use crate::tokenize::TextTokenizer;
+
+mod probe;
+
+pub(crate) use probe::LinearInput;
+use probe::ProbeModel;
 
 /// Largest integer magnitude in a linear layer's blocks: 7 bits, which the
 /// narrow product reads without re-rounding.
@@ -112,47 +119,75 @@ pub struct Calibration {
     texts: usize,
 }
 
+/// Texts run side by side before their moments are added (in text order).
+const TEXTS_PER_ROUND: usize = 16;
+
 impl Calibration {
     /// Runs the f32 model built from `weights` over `texts`, one text at a
     /// time, and sums each linear input's `XᵀX`, divided by the text's token
     /// count so that long and short texts weigh the same.
+    ///
+    /// The result is the same to the bit for any `threads` and any CPU: the
+    /// forward is fixed-order f32 ([`probe`]), each text's moments are
+    /// added in text order, and threads split texts (forward) or rows of the
+    /// moment (sums), never the terms of one sum.
     pub fn collect(
         config: &BertConfig,
         tokenizer_json: &str,
         weights: &HashMap<String, Tensor>,
         texts: &[String],
+        threads: NonZeroUsize,
     ) -> Result<Self> {
         if texts.is_empty() {
             return Err(Error::Config("calibration needs at least one text".into()));
         }
-        let bundle = ModelBundle::from_weights(
-            config.clone(),
-            tokenizer_json.to_string(),
-            weights,
-            Quant::F32,
-            String::new(),
-        )?;
-        let tokenizer = bundle.tokenizer().clone();
-        let model = BertModel::load(bundle)?;
-        let mut sums: HashMap<(usize, LinearInput), Tensor> = HashMap::new();
-        for text in texts {
-            let ids = tokenizer.encode(text)?;
-            let batch = TokenBatch::new(&[ids.as_slice()])?;
-            let tokens = ids.len() as f64;
-            model.forward_observed(&batch, &mut |layer, input, x| {
-                let moment = (x.t()?.matmul(x)? / tokens)?;
-                let sum = match sums.remove(&(layer, input)) {
-                    Some(sum) => (sum + moment)?,
-                    None => moment,
-                };
-                sums.insert((layer, input), sum);
-                Ok(())
-            })?;
+        let tokenizer = TextTokenizer::from_json(tokenizer_json, config)?;
+        let model = ProbeModel::load(config, weights)?;
+        let widths = |input: LinearInput| match input {
+            LinearInput::Output => config.intermediate_size,
+            _ => config.hidden_size,
+        };
+        let keys: Vec<(usize, LinearInput)> = (0..config.num_hidden_layers)
+            .flat_map(|l| LinearInput::ALL.map(|i| (l, i)))
+            .collect();
+        let mut sums: Vec<Vec<f64>> = keys
+            .iter()
+            .map(|&(_, i)| vec![0f64; widths(i) * widths(i)])
+            .collect();
+        let threads = threads.get();
+        for round in texts.chunks(TEXTS_PER_ROUND) {
+            let ids = round
+                .iter()
+                .map(|t| tokenizer.encode(t))
+                .collect::<Result<Vec<_>>>()?;
+            let observed = parallel_map(&ids, threads, |ids| model.observe(ids))?;
+            // Every (key, row range) job adds the round's texts in order.
+            let mut jobs: Vec<(usize, usize, &mut [f64])> = Vec::new();
+            for (k, sum) in sums.iter_mut().enumerate() {
+                let n = widths(keys[k].1);
+                let rows_per_job = n.div_ceil(threads).max(1);
+                for (j, rows) in sum.chunks_mut(rows_per_job * n).enumerate() {
+                    jobs.push((k, j * rows_per_job, rows));
+                }
+            }
+            let (observed, keys) = (&observed, &keys);
+            parallel_for_each(jobs, threads, |(k, first_row, rows)| {
+                let (layer, input) = keys[k];
+                let n = widths(input);
+                for text in observed {
+                    add_moment(
+                        &text.inputs[layer][input as usize],
+                        n,
+                        text.tokens,
+                        first_row,
+                        rows,
+                    );
+                }
+            });
         }
         let mut factors = HashMap::new();
-        for (key, sum) in sums {
-            let n = sum.dim(0)?;
-            let hessian = sum.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
+        for (key, hessian) in keys.into_iter().zip(sums) {
+            let n = widths(key.1);
             factors.insert(key, (n, inverse_hessian_factor(&hessian, n)?));
         }
         Ok(Self {
@@ -377,6 +412,69 @@ fn round_rows(
         }
     }
     Ok(out)
+}
+
+/// Adds rows `first_row..` of `XᵀX / tokens` to `out` (whole rows of `n`), for
+/// `x` = `[tokens, n]`: each entry is one fixed-order f32 sum over the tokens.
+fn add_moment(x: &[f32], n: usize, tokens: usize, first_row: usize, out: &mut [f64]) {
+    let rows = out.len() / n;
+    // Xᵀ's rows first_row.. as a row-major [rows][tokens] matrix.
+    let mut xt = vec![0f32; rows * tokens];
+    for (t, token) in x.chunks_exact(n).enumerate() {
+        for (r, &v) in token[first_row..first_row + rows].iter().enumerate() {
+            xt[r * tokens + t] = v;
+        }
+    }
+    let mut moment = vec![0f32; rows * n];
+    let a = MatRef {
+        data: &xt,
+        stride: tokens,
+    };
+    let b = MatRef { data: x, stride: n };
+    ops::matmul(a, b, &mut moment, n, rows, n, tokens);
+    let inv = 1.0 / tokens as f64;
+    for (o, &m) in out.iter_mut().zip(&moment) {
+        *o += f64::from(m) * inv;
+    }
+}
+
+/// `f` over `items` on up to `threads` threads, results in item order.
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    let per_thread = items.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(per_thread)
+            .map(|chunk| scope.spawn(|| chunk.iter().map(&f).collect::<Result<Vec<R>>>()))
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for handle in handles {
+            out.extend(
+                handle
+                    .join()
+                    .map_err(|_| Error::Config("a calibration thread panicked".into()))??,
+            );
+        }
+        Ok(out)
+    })
+}
+
+/// `f` on every job, the jobs dealt round-robin to up to `threads` threads.
+fn parallel_for_each<J: Send>(jobs: Vec<J>, threads: usize, f: impl Fn(J) + Sync) {
+    let threads = threads.max(1);
+    let mut hands: Vec<Vec<J>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, job) in jobs.into_iter().enumerate() {
+        hands[i % threads].push(job);
+    }
+    std::thread::scope(|scope| {
+        for hand in hands {
+            let f = &f;
+            scope.spawn(move || hand.into_iter().for_each(f));
+        }
+    });
 }
 
 #[cfg(test)]
