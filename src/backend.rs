@@ -386,7 +386,8 @@ impl CatalogueScoring {
         }
         options.validate()?;
         profile.check_model(rec.index().model_id(), rec.index().dims())?;
-        let directions = profile.directions(options.now);
+        let ranker = rec.ranker();
+        let (directions, _, _) = ranker.read_profile(profile, options.now);
         let (gains, strengths) = crate::Ranker::direction_weights(&directions);
         let interests = weighted(&directions.interests, gains);
         let negatives = weighted(&directions.negatives, strengths);
@@ -395,7 +396,7 @@ impl CatalogueScoring {
             .scores(&self.ctx, &interests, &negatives, options.negative_margin)
             .await;
         match scores {
-            Ok(scores) => crate::Ranker::new(rec.index())
+            Ok(scores) => ranker
                 .with_item_scores(crate::ranker::ItemScoresRef {
                     positive: &scores.positive,
                     push: &scores.push,

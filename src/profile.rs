@@ -98,20 +98,31 @@ pub enum SignalSource {
         /// A snippet of the text.
         text: String,
     },
+    /// A concept the user said to keep out ("no horror please"): the signal's
+    /// direction is the concept alone, and the ranking keeps the items of that
+    /// concept out of its lists until a newer wish asks for it again.
+    Rejected {
+        /// The concept, as written ("horror").
+        concept: String,
+        /// A snippet of the whole text it was said in.
+        said: String,
+    },
 }
 
 impl SignalSource {
     /// The item this signal is about, if any.
     pub fn item(&self) -> Option<&str> {
         match self {
-            SignalSource::Said(_) => None,
+            SignalSource::Said(_) | SignalSource::Rejected { .. } => None,
             SignalSource::Item(i) | SignalSource::Review { item: i, .. } => Some(i),
         }
     }
     /// The user's words, if any.
     pub fn text(&self) -> Option<&str> {
         match self {
-            SignalSource::Said(t) | SignalSource::Review { text: t, .. } => Some(t),
+            SignalSource::Said(t)
+            | SignalSource::Review { text: t, .. }
+            | SignalSource::Rejected { said: t, .. } => Some(t),
             SignalSource::Item(_) => None,
         }
     }
@@ -154,6 +165,10 @@ impl Signal {
                 item,
                 text: snippet(&text, SNIPPET_CHARS),
             },
+            SignalSource::Rejected { concept, said } => SignalSource::Rejected {
+                concept: snippet(&concept, SNIPPET_CHARS),
+                said: snippet(&said, SNIPPET_CHARS),
+            },
             s => s,
         };
         Ok(Self {
@@ -164,6 +179,11 @@ impl Signal {
             source,
         })
     }
+    /// Whether this signal keeps a concept out (see [`SignalSource::Rejected`]).
+    pub fn is_rejection(&self) -> bool {
+        matches!(self.source, SignalSource::Rejected { .. })
+    }
+
     /// The unit direction as floats.
     pub fn vector(&self) -> Vec<f32> {
         dequantize(&self.vector, self.scale)
@@ -184,21 +204,40 @@ pub struct Direction {
     pub weight: f32,
 }
 
-/// Positive interests and negative directions at a moment.
+/// A concept the user said to keep out, still in force (no newer wish asked for it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    /// The concept's unit vector.
+    pub vector: Vec<f32>,
+    /// The concept as written ("horror").
+    pub concept: String,
+    /// What the user said ("no horror please").
+    pub said: String,
+    /// When it was said.
+    pub ts: i64,
+}
+
+/// Positive interests, negative directions and rejections at a moment.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Directions {
     /// What the user wants (several interests, strongest first).
     pub interests: Vec<Direction>,
     /// What the user does not want.
     pub negatives: Vec<Direction>,
+    /// Concepts to keep out of the lists, oldest first.
+    pub rejections: Vec<Rejection>,
 }
 
 impl Directions {
     /// No signal at all: rank by popularity.
     pub fn is_empty(&self) -> bool {
-        self.interests.is_empty() && self.negatives.is_empty()
+        self.interests.is_empty() && self.negatives.is_empty() && self.rejections.is_empty()
     }
 }
+
+/// Cosine at or above which a newer wish asks again for a rejected concept
+/// ("no horror" … later "actually, horror please"), lifting the rejection.
+pub const ASKED_AGAIN_COSINE: f32 = 0.75;
 
 /// The user's private intent profile.
 #[derive(Debug, Clone, PartialEq)]
@@ -317,18 +356,48 @@ impl IntentProfile {
 
     /// Interests and negative directions as of `now` (unix seconds).
     pub fn directions(&self, now: i64) -> Directions {
+        self.directions_where(now, |_| true)
+    }
+
+    /// [`directions`](Self::directions) from the signals `keep` accepts (the
+    /// ranker leaves out likes that a newer rejection covers). A rejection is
+    /// in force unless a newer wish said in words points the same way
+    /// ([`ASKED_AGAIN_COSINE`]); one in force also pushes its neighbours down.
+    pub fn directions_where(&self, now: i64, keep: impl Fn(&Signal) -> bool) -> Directions {
         let hl = self.settings.half_life_days;
         let mut positive = Vec::new();
         let mut negative = Vec::new();
-        for s in &self.signals {
+        let mut rejections = Vec::new();
+        for (at, s) in self.signals.iter().enumerate() {
+            if !keep(s) {
+                continue;
+            }
+            let v = s.vector();
+            if let SignalSource::Rejected { concept, said } = &s.source {
+                let asked_again = self.signals[at + 1..].iter().any(|later| {
+                    later.weight > 0.0
+                        && matches!(later.source, SignalSource::Said(_))
+                        && crate::ops::dot(&later.vector(), &v) >= ASKED_AGAIN_COSINE
+                });
+                if asked_again {
+                    continue;
+                }
+                rejections.push(Rejection {
+                    vector: v.clone(),
+                    concept: concept.clone(),
+                    said: said.clone(),
+                    ts: s.ts,
+                });
+            }
             let w = s.decayed(now, hl);
             if w > 0.0 {
-                positive.push((s.vector(), w));
+                positive.push((v, w));
             } else if w < 0.0 {
-                negative.push((s.vector(), -w));
+                negative.push((v, -w));
             }
         }
         Directions {
+            rejections,
             interests: cluster(
                 &positive,
                 self.settings.interest_threshold,
@@ -365,10 +434,12 @@ impl IntentProfile {
         w.f32(self.settings.interest_threshold);
         w.u32(self.signals.len() as u32);
         for s in &self.signals {
+            // A rejection keeps its concept where the others keep an item id.
             let (kind, text, item) = match &s.source {
                 SignalSource::Said(t) => (0u8, t.as_str(), ""),
                 SignalSource::Item(i) => (1, "", i.as_str()),
                 SignalSource::Review { item, text } => (2, text.as_str(), item.as_str()),
+                SignalSource::Rejected { concept, said } => (3, said.as_str(), concept.as_str()),
             };
             w.u8(kind);
             w.u64(s.ts as u64);
@@ -433,6 +504,10 @@ impl IntentProfile {
                 0 => SignalSource::Said(text),
                 1 => SignalSource::Item(item),
                 2 => SignalSource::Review { item, text },
+                3 => SignalSource::Rejected {
+                    concept: item,
+                    said: text,
+                },
                 k => return Err(bad(format!("unknown signal kind {k}"))),
             };
             if signals.last().is_some_and(|p: &Signal| p.ts > ts) {

@@ -30,9 +30,10 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::collab::{Blend, CollabModel, UserFactors};
+use crate::concept::{ConceptMatch, FacetNames};
 use crate::error::{Error, Result};
 use crate::index::{Attribute, CatalogueIndex};
-use crate::profile::{Directions, IntentProfile, SignalSource};
+use crate::profile::{Directions, IntentProfile, Rejection, Signal, SignalSource};
 use crate::scoring::{top_k, Kernel, Query};
 
 /// A numeric range; either end may be open.
@@ -355,6 +356,8 @@ pub enum ReasonKind {
     Popular,
     /// The scene's boosts.
     Scene,
+    /// A concept the visitor rejected: its items are kept out of this list.
+    KeptOut,
 }
 
 /// One reason a result is where it is.
@@ -412,7 +415,13 @@ pub struct Ranker<'a> {
     popularity: &'a [f32],
     kernel: Kernel,
     scores: Option<ItemScoresRef<'a>>,
+    facet_names: Option<&'a FacetNames>,
 }
+
+/// How much a wish lifts the items of the catalogue facets it names (added to
+/// their cosine with the interests): "kung fu" lifts every Martial Arts film,
+/// also those whose description says it in other words.
+pub const WISH_FACET_LIFT: f32 = 0.15;
 
 impl<'a> Ranker<'a> {
     /// A ranker over `index`, with the index's popularity.
@@ -422,6 +431,7 @@ impl<'a> Ranker<'a> {
             popularity: index.popularity(),
             kernel: Kernel::detect(),
             scores: None,
+            facet_names: None,
         }
     }
 
@@ -475,6 +485,13 @@ impl<'a> Ranker<'a> {
         Ok(self)
     }
 
+    /// Grounds concepts in the catalogue's facet names too ([`ConceptMatch`]),
+    /// not only in its items (the [`crate::Recommender`] embeds them).
+    pub fn with_facet_names(mut self, names: &'a FacetNames) -> Self {
+        self.facet_names = Some(names);
+        self
+    }
+
     /// The top `options.k` items for `profile`.
     pub fn rank(
         &self,
@@ -489,22 +506,105 @@ impl<'a> Ranker<'a> {
         if options.exclude_seen {
             excluded.extend(profile.touched().iter().map(String::as_str));
         }
-        let directions = profile.directions(options.now);
+        let (directions, kept_out, lift) = self.read_profile(profile, options.now);
+        for (matched, _) in &kept_out {
+            excluded.extend(
+                matched
+                    .items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &m)| m)
+                    .map(|(i, _)| self.index.id(i)),
+            );
+        }
         let user = self.fold_in(profile);
-        let chosen = self.select_blended(&directions, user.as_ref(), &excluded, options);
+        let chosen = self.select_lifted(&directions, user.as_ref(), &excluded, options, &lift);
         let signals = self.weighed_signals(profile, options.now);
+        let kept_out_reasons: Vec<Reason> = kept_out
+            .iter()
+            .map(|(matched, rejection)| {
+                let what = if matched.facets.is_empty() {
+                    rejection.concept.clone()
+                } else {
+                    matched.facets.join(", ")
+                };
+                Reason {
+                    kind: ReasonKind::KeptOut,
+                    effect: Effect::Down,
+                    feedback: format!(
+                        "kept out: {what} (you said \u{201c}{}\u{201d})",
+                        rejection.said
+                    ),
+                    item: None,
+                    weight: 0.0,
+                }
+            })
+            .collect();
         Ok(chosen
             .into_iter()
-            .map(|(i, score, relevance)| Recommendation {
-                id: self.index.id(i).to_string(),
-                title: self.index.title(i).to_string(),
-                score,
-                relevance,
-                popularity: self.popularity[i],
-                why: self.explain(i, &signals, &directions, user.as_ref(), options),
-                index: i,
+            .map(|(i, score, relevance)| {
+                let mut why = self.explain(i, &signals, &directions, user.as_ref(), options);
+                why.extend(kept_out_reasons.iter().cloned());
+                Recommendation {
+                    id: self.index.id(i).to_string(),
+                    title: self.index.title(i).to_string(),
+                    score,
+                    relevance,
+                    popularity: self.popularity[i],
+                    why,
+                    index: i,
+                }
             })
             .collect())
+    }
+
+    /// The profile's directions with the rejections in force matched to the
+    /// catalogue ([`ConceptMatch`]): a like older than a rejection that covers
+    /// its item no longer pulls (the newer word wins). Also the lift of each
+    /// item from the facets the visitor's wishes name ([`WISH_FACET_LIFT`]).
+    pub fn read_profile(
+        &self,
+        profile: &IntentProfile,
+        now: i64,
+    ) -> (Directions, Vec<(ConceptMatch, Rejection)>, Vec<f32>) {
+        let find = |v: &[f32]| ConceptMatch::find(self.index, self.kernel, v, self.facet_names);
+        let directions = profile.directions(now);
+        let kept_out: Vec<(ConceptMatch, Rejection)> = directions
+            .rejections
+            .iter()
+            .map(|r| (find(&r.vector), r.clone()))
+            .collect();
+        let covered = |s: &Signal| {
+            s.weight > 0.0
+                && s.source
+                    .item()
+                    .and_then(|id| self.index.position(id))
+                    .is_some_and(|p| {
+                        kept_out
+                            .iter()
+                            .any(|(m, r)| s.ts <= r.ts && m.items.get(p).copied().unwrap_or(false))
+                    })
+        };
+        let directions = if kept_out.is_empty() {
+            directions
+        } else {
+            profile.directions_where(now, |s| !covered(s))
+        };
+        let mut lift = vec![0f32; self.index.len()];
+        for s in profile.signals() {
+            if s.weight > 0.0 && matches!(s.source, SignalSource::Said(_)) {
+                let matched = find(&s.vector());
+                if matched.facets.is_empty() {
+                    continue;
+                }
+                for (l, &m) in lift.iter_mut().zip(&matched.in_facets) {
+                    if m {
+                        *l = WISH_FACET_LIFT;
+                    }
+                }
+            }
+        }
+        (directions, kept_out, lift)
     }
 
     /// The visitor folded into the index's collaborative space: their positive
@@ -533,7 +633,21 @@ impl<'a> Ranker<'a> {
         excluded: &BTreeSet<&str>,
         options: &RankOptions,
     ) -> Vec<(usize, f32, f32)> {
+        self.select_lifted(directions, user, excluded, options, &[])
+    }
+
+    /// [`select_blended`](Self::select_blended) with a per-item lift of the
+    /// text relevance (empty: none).
+    fn select_lifted(
+        &self,
+        directions: &Directions,
+        user: Option<&UserFactors>,
+        excluded: &BTreeSet<&str>,
+        options: &RankOptions,
+        lift: &[f32],
+    ) -> Vec<(usize, f32, f32)> {
         let index = self.index;
+        let lift_of = |i: usize| lift.get(i).copied().unwrap_or(0.0);
         let collab: Option<(Vec<f32>, Blend)> = index.collab().zip(user).map(|(model, u)| {
             (
                 u.normalized_scores(model, self.kernel),
@@ -572,7 +686,7 @@ impl<'a> Ranker<'a> {
         let given = self.scores;
         let positive = |i: usize| -> f32 {
             if let Some(given) = given {
-                return given.positive[i];
+                return given.positive[i] + lift_of(i);
             }
             interests
                 .iter()
@@ -585,6 +699,7 @@ impl<'a> Ranker<'a> {
                     },
                     f32::max,
                 )
+                + lift_of(i)
         };
         let push = |i: usize| -> f32 {
             if let Some(given) = given {
@@ -705,6 +820,7 @@ impl<'a> Ranker<'a> {
     fn describe(&self, source: &SignalSource) -> (String, Option<String>) {
         match source {
             SignalSource::Said(t) => (t.clone(), None),
+            SignalSource::Rejected { said, .. } => (said.clone(), None),
             SignalSource::Review { item, text } => (text.clone(), Some(item.clone())),
             SignalSource::Item(id) => {
                 let title = self
@@ -874,6 +990,66 @@ pub(crate) mod tests {
 
     fn ids(r: &[Recommendation]) -> Vec<String> {
         r.iter().map(|x| x.id.clone()).collect()
+    }
+
+    #[test]
+    fn a_rejection_keeps_its_facet_out_and_says_so_until_a_newer_wish() {
+        use crate::concept::tests::{index as faceted, near, DIMS as FDIMS};
+        let index = faceted();
+        let mut p = IntentProfile::new("m", FDIMS, ProfileSettings::default()).unwrap();
+        // A like of an item the rejection will cover, then the rejection.
+        p.add_signal(
+            Signal::new(1, 1.0, &index.vector(21), SignalSource::Item("i21".into())).unwrap(),
+        )
+        .unwrap();
+        let rejected = SignalSource::Rejected {
+            concept: "two".into(),
+            said: "no two please".into(),
+        };
+        p.add_signal(Signal::new(2, -1.0, &near(2, 0), rejected).unwrap())
+            .unwrap();
+        let ranker = Ranker::new(&index);
+        let (directions, kept_out, _) = ranker.read_profile(&p, 3);
+        assert!(
+            directions.interests.is_empty(),
+            "the covered like no longer pulls"
+        );
+        assert_eq!(kept_out.len(), 1);
+        let opts = RankOptions {
+            k: 30,
+            now: 3,
+            ..RankOptions::default()
+        };
+        let r = ranker.rank(&p, &opts).unwrap();
+        assert_eq!(r.len(), 30);
+        for rec in &r {
+            assert!(
+                !(20..30).contains(&rec.index) && rec.index != 59,
+                "{} is of the rejected facet",
+                rec.id
+            );
+            let kept = rec
+                .why
+                .iter()
+                .find(|w| w.kind == ReasonKind::KeptOut)
+                .unwrap();
+            assert_eq!(
+                kept.feedback,
+                "kept out: t2 (you said \u{201c}no two please\u{201d})"
+            );
+            assert_eq!(kept.effect, Effect::Down);
+        }
+        // Asked for again in words: the rejection lifts and the facet returns.
+        p.add_signal(
+            Signal::new(4, 1.0, &near(2, 1), SignalSource::Said("two again".into())).unwrap(),
+        )
+        .unwrap();
+        let opts = RankOptions { now: 5, ..opts };
+        let r = ranker.rank(&p, &opts).unwrap();
+        assert!((20..30).contains(&r[0].index), "{}", r[0].id);
+        assert!(r
+            .iter()
+            .all(|x| x.why.iter().all(|w| w.kind != ReasonKind::KeptOut)));
     }
 
     #[test]

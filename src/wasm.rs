@@ -285,6 +285,9 @@ struct SignalView {
     item: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     title: Option<String>,
+    /// The concept a rejection keeps out ("horror").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rejects: Option<String>,
 }
 
 #[derive(serde::Serialize)]
@@ -563,6 +566,10 @@ impl Engine {
                     .item()
                     .and_then(|id| index.position(id))
                     .map(|p| index.title(p).to_string()),
+                rejects: match &s.source {
+                    crate::profile::SignalSource::Rejected { concept, .. } => Some(concept.clone()),
+                    _ => None,
+                },
             })
             .collect();
         to_js_value(&ProfileView {

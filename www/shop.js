@@ -49,7 +49,11 @@ function why(card) {
     else if (w.feedback.startsWith("scene: ")) parts.push(`fits ${w.feedback.slice(7)}`);
     else parts.push(w.item ? `because you liked “${w.feedback}”` : `because you said “${w.feedback}”`);
   }
-  for (const w of down) parts.push(`ranked lower: like “${w.feedback}”, which you turned down`);
+  for (const w of down) {
+    // "kept out: Horror (you said “no horror please”)"
+    if (w.kind === "kept_out") parts.push(w.feedback);
+    else parts.push(`ranked lower: like “${w.feedback}”, which you turned down`);
+  }
   return parts.join(" · ");
 }
 
@@ -87,7 +91,8 @@ function renderProfile(p) {
   }
   for (const s of p.signals.slice().reverse()) {
     const name = s.title ?? s.item;
-    const what = s.text ? `you said “${s.text}”` : s.weight > 0 ? `you liked “${name}”` : `you turned down “${name}”`;
+    const what = s.rejects ? `you said no to “${s.rejects}” (“${s.text}”)`
+      : s.text ? `you said “${s.text}”` : s.weight > 0 ? `you liked “${name}”` : `you turned down “${name}”`;
     ul.append(el("li", { textContent: `${s.weight > 0 ? "▲" : "▼"} ${what} (weight ${s.weight.toFixed(2)})` }));
   }
   for (const id of p.notInterested) ul.append(el("li", { textContent: `✕ not interested: ${id}` }));

@@ -5,6 +5,7 @@ mod convert;
 mod embed;
 mod eval;
 mod index;
+mod intent;
 mod model;
 
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ enum Command {
     Convert(convert::ConvertCommand),
     /// Evaluate rankings on held-out users against baselines.
     Eval(eval::EvalArgs),
+    /// The intent benchmark: does feedback text move the top 10 as meant?
+    IntentBench(intent::IntentBenchArgs),
 }
 
 /// A CLI failure: a library error, or one with the file it concerns.
@@ -69,6 +72,7 @@ pub fn run() -> ExitCode {
         Command::Index(cmd) => index::run(cmd),
         Command::Convert(cmd) => convert::run(cmd),
         Command::Eval(args) => eval::run(args),
+        Command::IntentBench(args) => intent::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -30,6 +30,7 @@
 
 pub mod bm25;
 pub mod collaborative;
+pub mod intent;
 pub mod metrics;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};

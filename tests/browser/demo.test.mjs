@@ -70,6 +70,35 @@ test("text feedback moves the ranking toward it, with the reason shown", async (
   assert.match(await page.textContent("#signals"), /you said “a short, light, funny comedy/);
 });
 
+test("the placeholder's words do what they say: short and funny, no horror", async () => {
+  const placeholder = await page.getAttribute("#ask", "placeholder");
+  const text = placeholder.replace(/^e\.g\.\s*/, "");
+  assert.equal(text, "something short and funny, no horror please");
+  const before = await top(page);
+  await page.fill("#ask", text);
+  await page.click("#ask-form button");
+  await page.waitForFunction((b) => {
+    const ids = [...document.querySelectorAll("#results .card")].map((c) => c.dataset.id);
+    return ids.length > 0 && ids.join() !== b.join();
+  }, before);
+  const genres = await tagsOfTop(page, 12);
+  assert.equal(genres.length, 12);
+  assert.ok(!genres.some((g) => /Horror|Slasher/.test(g)), `no horror in the top 12: ${genres}`);
+  assert.ok(genres.filter((g) => g.includes("Comedy")).length >= 6, `mostly comedies: ${genres}`);
+  assert.match(await page.textContent("#results .card .why"), /kept out: Horror.*no horror please/);
+  assert.match(await page.textContent("#signals"), /you said no to “horror”/);
+  // A newer wish asks for it again: the rejection no longer holds.
+  const kept = await top(page);
+  await page.fill("#ask", "actually, horror films please");
+  await page.click("#ask-form button");
+  await page.waitForFunction((b) => {
+    const ids = [...document.querySelectorAll("#results .card")].map((c) => c.dataset.id);
+    return ids.length > 0 && ids.join() !== b.join();
+  }, kept);
+  const again = await tagsOfTop(page, 12);
+  assert.ok(again.filter((g) => /Horror/.test(g)).length >= 4, `horror is back: ${again}`);
+});
+
 test("like and not-interested change the list again", async () => {
   const ids = await top(page);
   await page.click(`#results .card[data-id="${ids[1]}"] .like`);
