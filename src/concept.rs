@@ -58,6 +58,10 @@ pub struct ConceptMatch {
     pub items: Vec<bool>,
     /// Per item position: whether it carries a matching facet.
     pub in_facets: Vec<bool>,
+    /// Per item position: how many of the facets scoring at least
+    /// [`FACET_SCORE`] it carries, however far below the best ("short and
+    /// funny" names Short first and Comedy too: a short comedy carries both).
+    pub facet_hits: Vec<u8>,
     /// The matching facets' names, best first ("Horror", "Supernatural").
     pub facets: Vec<String>,
 }
@@ -128,6 +132,14 @@ impl ConceptMatch {
         let in_facets: Vec<bool> = (0..n)
             .map(|i| facet_of(i).any(|f| matched.contains(&f)))
             .collect();
+        let named: Vec<usize> = scored
+            .iter()
+            .take_while(|&&(_, s)| s >= FACET_SCORE)
+            .map(|&(f, _)| f)
+            .collect();
+        let facet_hits: Vec<u8> = (0..n)
+            .map(|i| facet_of(i).filter(|f| named.contains(f)).count().min(255) as u8)
+            .collect();
         for (item, &f) in items.iter_mut().zip(&in_facets) {
             *item |= f;
         }
@@ -145,6 +157,7 @@ impl ConceptMatch {
         Self {
             items,
             in_facets,
+            facet_hits,
             facets,
         }
     }

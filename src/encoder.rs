@@ -144,8 +144,8 @@ impl Encoder {
     /// build's (natively, to measure the relaxed-SIMD build's narrow product;
     /// f32 bundles ignore it).
     pub fn from_bundle_for(bundle: ModelBundle, scheme: Scheme) -> Result<Self> {
-        Self::from_bundle_planned(bundle, scheme, &|layer, linear| {
-            crate::int8_bert::planned_scheme(scheme, layer, linear)
+        Self::from_bundle_planned(bundle, scheme, &|_layer, linear| {
+            crate::int8_bert::planned_scheme(scheme, linear)
         })
     }
 

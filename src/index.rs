@@ -216,24 +216,7 @@ impl CatalogueIndex {
         let mut done = 0;
         for round in items.chunks(CHUNK * threads) {
             let chunks: Vec<&[CatalogueItem]> = round.chunks(CHUNK).collect();
-            let embedded: Vec<Result<Embeddings>> = if chunks.len() == 1 {
-                vec![embed(chunks[0])]
-            } else {
-                std::thread::scope(|scope| {
-                    let handles: Vec<_> = chunks
-                        .iter()
-                        .map(|&chunk| scope.spawn(move || embed(chunk)))
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| {
-                            h.join().unwrap_or_else(|_| {
-                                Err(Error::Config("an embedding thread panicked".into()))
-                            })
-                        })
-                        .collect()
-                })
-            };
+            let embedded: Vec<Result<Embeddings>> = embed_chunks(&chunks, &embed);
             for e in embedded {
                 data.extend_from_slice(e?.as_slice());
             }
@@ -805,6 +788,40 @@ pub fn normalise_popularity(raw: &[f64]) -> Vec<f32> {
     raw.iter()
         .map(|&p| (p.max(0.0).ln_1p() / denom) as f32)
         .collect()
+}
+
+/// `embed` on every chunk, one thread per chunk (the encoder is `Sync` natively).
+#[cfg(not(target_arch = "wasm32"))]
+fn embed_chunks<F>(chunks: &[&[CatalogueItem]], embed: &F) -> Vec<Result<Embeddings>>
+where
+    F: Fn(&[CatalogueItem]) -> Result<Embeddings> + Sync,
+{
+    if chunks.len() < 2 {
+        return chunks.iter().map(|&chunk| embed(chunk)).collect();
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|&chunk| scope.spawn(move || embed(chunk)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Config("an embedding thread panicked".into())))
+            })
+            .collect()
+    })
+}
+
+/// `embed` on every chunk, one after another (wasm32 has one thread here and
+/// the encoder's GPU handles are not `Sync`).
+#[cfg(target_arch = "wasm32")]
+fn embed_chunks<F>(chunks: &[&[CatalogueItem]], embed: &F) -> Vec<Result<Embeddings>>
+where
+    F: Fn(&[CatalogueItem]) -> Result<Embeddings>,
+{
+    chunks.iter().map(|&chunk| embed(chunk)).collect()
 }
 
 /// Every core natively, one thread on wasm32.

@@ -215,6 +215,9 @@ pub struct Rejection {
     pub said: String,
     /// When it was said.
     pub ts: i64,
+    /// Its place among the profile's signals (time order; feedback given in
+    /// the same second keeps the order it came in).
+    pub at: usize,
 }
 
 /// Positive interests, negative directions and rejections at a moment.
@@ -356,20 +359,21 @@ impl IntentProfile {
 
     /// Interests and negative directions as of `now` (unix seconds).
     pub fn directions(&self, now: i64) -> Directions {
-        self.directions_where(now, |_| true)
+        self.directions_where(now, |_, _| true)
     }
 
-    /// [`directions`](Self::directions) from the signals `keep` accepts (the
-    /// ranker leaves out likes that a newer rejection covers). A rejection is
+    /// [`directions`](Self::directions) from the signals `keep` accepts, given
+    /// their place and themselves (the ranker leaves out likes that a newer
+    /// rejection covers, and rejections a newer wish lifted). A rejection is
     /// in force unless a newer wish said in words points the same way
     /// ([`ASKED_AGAIN_COSINE`]); one in force also pushes its neighbours down.
-    pub fn directions_where(&self, now: i64, keep: impl Fn(&Signal) -> bool) -> Directions {
+    pub fn directions_where(&self, now: i64, keep: impl Fn(usize, &Signal) -> bool) -> Directions {
         let hl = self.settings.half_life_days;
         let mut positive = Vec::new();
         let mut negative = Vec::new();
         let mut rejections = Vec::new();
         for (at, s) in self.signals.iter().enumerate() {
-            if !keep(s) {
+            if !keep(at, s) {
                 continue;
             }
             let v = s.vector();
@@ -387,6 +391,7 @@ impl IntentProfile {
                     concept: concept.clone(),
                     said: said.clone(),
                     ts: s.ts,
+                    at,
                 });
             }
             let w = s.decayed(now, hl);

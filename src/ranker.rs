@@ -420,8 +420,15 @@ pub struct Ranker<'a> {
 
 /// How much a wish lifts the items of the catalogue facets it names (added to
 /// their cosine with the interests): "kung fu" lifts every Martial Arts film,
-/// also those whose description says it in other words.
+/// also those whose description says it in other words; an item carrying two
+/// of the facets a wish names ("short and funny": Short and Comedy) twice.
 pub const WISH_FACET_LIFT: f32 = 0.15;
+/// The newest wishes in words that lift their facets (each is matched against
+/// the whole catalogue at every ranking).
+pub const LIFTING_WISHES: usize = 8;
+/// The newest rejections in force that keep their concepts out (the same cost;
+/// older ones still push their neighbours down as negative directions).
+pub const KEPT_OUT_REJECTIONS: usize = 16;
 
 impl<'a> Ranker<'a> {
     /// A ranker over `index`, with the index's popularity.
@@ -559,22 +566,45 @@ impl<'a> Ranker<'a> {
     }
 
     /// The profile's directions with the rejections in force matched to the
-    /// catalogue ([`ConceptMatch`]): a like older than a rejection that covers
-    /// its item no longer pulls (the newer word wins). Also the lift of each
-    /// item from the facets the visitor's wishes name ([`WISH_FACET_LIFT`]).
+    /// catalogue ([`ConceptMatch`]). The newer word wins: a like older than a
+    /// rejection that covers its item no longer pulls, and a rejection older
+    /// than a wish in words naming one of its facets is lifted. Also the lift
+    /// of each item from the facets the visitor's wishes name ([`WISH_FACET_LIFT`]).
     pub fn read_profile(
         &self,
         profile: &IntentProfile,
         now: i64,
     ) -> (Directions, Vec<(ConceptMatch, Rejection)>, Vec<f32>) {
         let find = |v: &[f32]| ConceptMatch::find(self.index, self.kernel, v, self.facet_names);
+        // The newest wishes in words, matched once: they lift their facets and
+        // lift older rejections of the same facets.
+        let wishes: Vec<(usize, ConceptMatch)> = profile
+            .signals()
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(_, s)| s.weight > 0.0 && matches!(s.source, SignalSource::Said(_)))
+            .take(LIFTING_WISHES)
+            .map(|(at, s)| (at, find(&s.vector())))
+            .collect();
         let directions = profile.directions(now);
-        let kept_out: Vec<(ConceptMatch, Rejection)> = directions
+        let newest = directions
             .rejections
+            .len()
+            .saturating_sub(KEPT_OUT_REJECTIONS);
+        type Matched = Vec<(ConceptMatch, Rejection)>;
+        let (kept_out, asked_again): (Matched, Matched) = directions.rejections[newest..]
             .iter()
             .map(|r| (find(&r.vector), r.clone()))
-            .collect();
-        let covered = |s: &Signal| {
+            .partition(|(m, r)| {
+                !wishes.iter().any(|(at, w)| {
+                    *at > r.at
+                        && !m.facets.is_empty()
+                        && w.facets.iter().any(|f| m.facets.contains(f))
+                })
+            });
+        let lifted = |at: usize| asked_again.iter().any(|(_, r)| r.at == at);
+        let covered = |at: usize, s: &Signal| {
             s.weight > 0.0
                 && s.source
                     .item()
@@ -582,25 +612,24 @@ impl<'a> Ranker<'a> {
                     .is_some_and(|p| {
                         kept_out
                             .iter()
-                            .any(|(m, r)| s.ts <= r.ts && m.items.get(p).copied().unwrap_or(false))
+                            .any(|(m, r)| at < r.at && m.items.get(p).copied().unwrap_or(false))
                     })
         };
-        let directions = if kept_out.is_empty() {
+        let directions = if kept_out.is_empty() && asked_again.is_empty() {
             directions
         } else {
-            profile.directions_where(now, |s| !covered(s))
+            profile.directions_where(now, |at, s| !covered(at, s) && !lifted(at))
         };
         let mut lift = vec![0f32; self.index.len()];
-        for s in profile.signals() {
-            if s.weight > 0.0 && matches!(s.source, SignalSource::Said(_)) {
-                let matched = find(&s.vector());
-                if matched.facets.is_empty() {
-                    continue;
-                }
-                for (l, &m) in lift.iter_mut().zip(&matched.in_facets) {
-                    if m {
-                        *l = WISH_FACET_LIFT;
-                    }
+        for (_, matched) in &wishes {
+            for ((l, &m), &hits) in lift
+                .iter_mut()
+                .zip(&matched.in_facets)
+                .zip(&matched.facet_hits)
+            {
+                if m {
+                    // Its best facet, and one more it names ("short" and "funny").
+                    *l = l.max(WISH_FACET_LIFT * f32::from(hits.min(2)));
                 }
             }
         }
@@ -1050,6 +1079,59 @@ pub(crate) mod tests {
         assert!(r
             .iter()
             .all(|x| x.why.iter().all(|w| w.kind != ReasonKind::KeptOut)));
+    }
+
+    #[test]
+    fn a_wish_naming_a_rejected_facet_lifts_it_even_in_the_same_second() {
+        use crate::concept::tests::{index as faceted, near, DIMS as FDIMS};
+        let index = faceted();
+        let ranker = Ranker::new(&index);
+        let mut p = IntentProfile::new("m", FDIMS, ProfileSettings::default()).unwrap();
+        let rejected = SignalSource::Rejected {
+            concept: "two".into(),
+            said: "no two".into(),
+        };
+        p.add_signal(Signal::new(7, -1.0, &near(2, 0), rejected).unwrap())
+            .unwrap();
+        // Between facets two and four: under the cosine that lifts by direction
+        // alone, but naming facet two among its facets.
+        let mut between = vec![0f32; FDIMS];
+        between[2] = 0.7;
+        between[4] = 0.714;
+        let n = crate::ops::dot(&between, &between).sqrt();
+        between.iter_mut().for_each(|x| *x /= n);
+        assert!(crate::ops::dot(&between, &near(2, 0)) < crate::profile::ASKED_AGAIN_COSINE);
+        // The facet name "t2" reads like the wish.
+        let names = crate::concept::FacetNames {
+            vectors: crate::concept::FacetNames::names(&index)
+                .iter()
+                .map(|n| {
+                    if *n == "t2" {
+                        between.clone()
+                    } else {
+                        near(12, 0)
+                    }
+                })
+                .collect(),
+        };
+        let ranker = ranker.with_facet_names(&names);
+        let (_, kept_out, _) = ranker.read_profile(&p, 8);
+        assert_eq!(kept_out.len(), 1);
+        p.add_signal(
+            Signal::new(7, 1.0, &between, SignalSource::Said("two or four".into())).unwrap(),
+        )
+        .unwrap();
+        let (directions, kept_out, _) = ranker.read_profile(&p, 8);
+        let wish = ConceptMatch::find(&index, Kernel::detect(), &between, Some(&names));
+        assert!(
+            kept_out.is_empty(),
+            "lifted by the newer wish naming {:?}",
+            wish.facets
+        );
+        assert!(
+            directions.negatives.is_empty(),
+            "and no longer pushes either"
+        );
     }
 
     #[test]

@@ -24,8 +24,6 @@
 //! Recording is all-or-nothing: every check (item known, rating in range,
 //! model matches) and every embedding happens before the profile changes.
 
-use std::sync::OnceLock;
-
 use crate::concept::FacetNames;
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
@@ -48,20 +46,30 @@ pub struct Recommender {
     encoder: Encoder,
     index: CatalogueIndex,
     polarity: PolarityModel,
-    /// The index's facet names embedded, on first need (see [`crate::concept`]).
-    facet_names: OnceLock<FacetNames>,
+    /// The index's facet names embedded (see [`crate::concept`]).
+    facet_names: FacetNames,
 }
 
 impl Recommender {
-    /// Checks the index was built with the encoder's model, and prepares the polarity anchors.
+    /// Checks the index was built with the encoder's model, and prepares the
+    /// polarity anchors and the facet names (embedded here, with the anchors,
+    /// so that no feedback pays for them: 81 short names on the film catalogue).
     pub fn new(encoder: Encoder, index: CatalogueIndex) -> Result<Self> {
         index.check_model(&encoder)?;
         let polarity = PolarityModel::new(&encoder)?;
+        let names = FacetNames::names(&index);
+        let facet_names = FacetNames {
+            vectors: encoder
+                .embed_batch(&names)?
+                .rows()
+                .map(<[f32]>::to_vec)
+                .collect(),
+        };
         Ok(Self {
             encoder,
             index,
             polarity,
-            facet_names: OnceLock::new(),
+            facet_names,
         })
     }
 
@@ -78,23 +86,14 @@ impl Recommender {
         &self.polarity
     }
 
-    /// The index's facet names (tags, categories), embedded once on first use.
-    /// A name that fails to embed (it never should) leaves the names out.
+    /// The index's facet names (tags, then categories), embedded.
     pub fn facet_names(&self) -> &FacetNames {
-        self.facet_names.get_or_init(|| {
-            let names = FacetNames::names(&self.index);
-            match self.encoder.embed_batch(&names) {
-                Ok(v) => FacetNames {
-                    vectors: v.rows().map(<[f32]>::to_vec).collect(),
-                },
-                Err(_) => FacetNames::default(),
-            }
-        })
+        &self.facet_names
     }
 
-    /// The ranker for this recommender's index (with its facet names).
+    /// The ranker for this recommender's index, with its facet names.
     pub fn ranker(&self) -> Ranker<'_> {
-        Ranker::new(&self.index).with_facet_names(self.facet_names())
+        Ranker::new(&self.index).with_facet_names(&self.facet_names)
     }
 
     /// An empty profile for this model.

@@ -51,7 +51,7 @@ pub const TABLE_LIMIT: i32 = 127;
 /// A block whose values would pass the limit grows its step by this factor
 /// (an eighth of an octave, each step rounded to f16) until they fit: a block
 /// with one value just past the limit then costs a little precision, not the
-/// half that doubling its step cost (benches/README.md, "Size, session 7").
+/// half that doubling its step cost (benches/README.md, "Size, bundle format 3").
 pub const GROWTH: f32 = 1.090_507_7;
 /// GPTQ's damping: this fraction of the Hessian's mean diagonal is added to
 /// its diagonal, so inputs the calibration texts never moved stay invertible.
@@ -71,7 +71,7 @@ pub struct Steps {
 }
 
 impl Default for Steps {
-    /// The steps the shipped bundle is built with (benches/README.md, "Size, session 7").
+    /// The steps the shipped bundle is built with (benches/README.md, "Size, bundle format 3").
     fn default() -> Self {
         Self {
             linear: 0.06,
@@ -622,6 +622,80 @@ mod tests {
             for j in 0..i {
                 assert_eq!(u[i * n + j], 0.0, "U is upper triangular");
             }
+        }
+    }
+
+    #[test]
+    fn the_probe_forward_is_the_reference_model() {
+        use crate::bert::{mean_pool_normalised, BertModel, TokenBatch};
+        use crate::bundle::{ModelBundle, Quant};
+        let config = crate::testing::tiny_config();
+        let weights = crate::testing::tiny_weights(&config, 9);
+        let json = crate::testing::tiny_tokenizer_json();
+        let probe = ProbeModel::load(&config, &weights).unwrap();
+        let bundle = ModelBundle::from_weights(
+            config.clone(),
+            json.clone(),
+            &weights,
+            Quant::F32,
+            "t".into(),
+        )
+        .unwrap();
+        let tokenizer = bundle.tokenizer().clone();
+        let reference = BertModel::load(bundle).unwrap();
+        for text in [
+            "the quick brown fox",
+            "hello",
+            "a b c d e f g h i j k l m n o p",
+        ] {
+            let ids = tokenizer.encode(text).unwrap();
+            let batch = TokenBatch::new(&[ids.as_slice()]).unwrap();
+            let want = mean_pool_normalised(&reference.forward(&batch).unwrap(), &batch.mask)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let got = probe.embed(&ids).unwrap();
+            let cosine = crate::ops::dot(&want, &got);
+            assert!(cosine > 0.99999, "{text:?}: {cosine}");
+            // Every linear input is observed, at its width.
+            let seen = probe.observe(&ids).unwrap();
+            assert_eq!(seen.inputs.len(), config.num_hidden_layers);
+            for layer in &seen.inputs {
+                for (input, x) in LinearInput::ALL.iter().zip(layer) {
+                    let width = match input {
+                        LinearInput::Output => config.intermediate_size,
+                        _ => config.hidden_size,
+                    };
+                    assert_eq!(x.len(), ids.len() * width, "{input:?}");
+                }
+            }
+        }
+        assert!(probe.observe(&[]).is_err(), "no tokens");
+        assert!(probe.observe(&[u32::MAX]).is_err(), "an id past the table");
+    }
+
+    #[test]
+    fn moments_are_the_same_for_any_thread_count() {
+        let config = crate::testing::tiny_config();
+        let weights = crate::testing::tiny_weights(&config, 4);
+        let json = crate::testing::tiny_tokenizer_json();
+        let texts: Vec<String> = (0..40)
+            .map(|i| format!("the film {i} was good and long"))
+            .collect();
+        let one =
+            Calibration::collect(&config, &json, &weights, &texts, NonZeroUsize::MIN).unwrap();
+        for threads in [2, 3, 7] {
+            let n = Calibration::collect(
+                &config,
+                &json,
+                &weights,
+                &texts,
+                NonZeroUsize::new(threads).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(n.factors, one.factors, "{threads} threads");
         }
     }
 
