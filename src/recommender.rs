@@ -346,6 +346,58 @@ fn mean_polarity(parts: &[Part], model: &PolarityModel) -> Option<f32> {
         .then(|| parts.iter().map(|p| p.polarity(model)).sum::<f32>() / parts.len() as f32)
 }
 
+/// Words that name the kind of item rather than what is wished or rejected:
+/// "war films" is about war, and in a shop that sells films and books it must
+/// not keep every film out.
+const KIND_NOUNS: &[&str] = &[
+    "film",
+    "films",
+    "movie",
+    "movies",
+    "flick",
+    "flicks",
+    "book",
+    "books",
+    "read",
+    "reads",
+    "show",
+    "shows",
+    "series",
+    "stuff",
+    "things",
+    "ones",
+    "items",
+    "products",
+    "titles",
+    "magazine",
+    "magazines",
+    "story",
+    "stories",
+    "novel",
+    "novels",
+];
+
+/// The kind noun `target` ends in, when something comes before it.
+fn kind_noun(target: &str) -> Option<&str> {
+    let (before, last) = target.trim_end().rsplit_once(char::is_whitespace)?;
+    let lower = last.to_lowercase();
+    (!before.trim().is_empty() && KIND_NOUNS.contains(&lower.as_str())).then_some(last)
+}
+
+/// Takes the kind noun's direction `head` out of the concept `v`
+/// (both unit vectors), so that what makes it "war" films weighs more than
+/// what makes it films; `v` stays a unit vector.
+fn without_kind(v: &mut [f32], head: &[f32]) {
+    let along = crate::ops::dot(v, head);
+    for (x, &h) in v.iter_mut().zip(head) {
+        *x -= along * h;
+    }
+    let norm = crate::ops::dot(v, v).sqrt();
+    if norm > 1e-6 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
 /// The most recent positive actions on items kept for "more like these" /
 /// "something different from these".
 const HISTORY_ITEMS: usize = 5;
@@ -358,16 +410,29 @@ impl Recommender {
             .iter()
             .filter(|c| !c.target.is_empty() && c.relative.is_none())
             .collect();
-        let targets: Vec<&str> = with_target.iter().map(|c| c.target.as_str()).collect();
-        let vectors = self.encoder.embed_batch(&targets)?;
+        // Each target, and the kind noun it ends in, if any ("war films" → "films").
+        let heads: Vec<Option<&str>> = with_target.iter().map(|c| kind_noun(&c.target)).collect();
+        let mut texts: Vec<&str> = with_target.iter().map(|c| c.target.as_str()).collect();
+        texts.extend(heads.iter().flatten());
+        let vectors = self.encoder.embed_batch(&texts)?;
+        let mut head_rows = vectors.rows().skip(with_target.len());
         Ok(with_target
             .iter()
             .zip(vectors.rows())
-            .map(|(c, v)| Part {
-                stance: c.stance,
-                vector: v.to_vec(),
-                said: reading.said(c),
-                concept: c.target.clone(),
+            .zip(&heads)
+            .map(|((c, v), head)| {
+                let mut vector = v.to_vec();
+                if head.is_some() {
+                    if let Some(h) = head_rows.next() {
+                        without_kind(&mut vector, h);
+                    }
+                }
+                Part {
+                    stance: c.stance,
+                    vector,
+                    said: reading.said(c),
+                    concept: c.target.clone(),
+                }
             })
             .collect())
     }

@@ -58,7 +58,7 @@ fn polarity_reads_reviews_and_wishes() {
 }
 
 #[test]
-fn wishes_pull_and_clear_rejections_push() {
+fn wishes_pull_and_clear_rejections_push_without_taking_the_kind_along() {
     let rec = shop();
     let mut p = rec.new_profile(ProfileSettings::default()).unwrap();
     rec.record(
@@ -70,13 +70,17 @@ fn wishes_pull_and_clear_rejections_push() {
         .unwrap();
     let w: Vec<f32> = p.signals().iter().map(|s| s.weight).collect();
     assert_eq!(w[0], 1.0, "a neutral-sounding wish is a wish");
-    assert!(w[1] < -0.8, "a clear rejection pushes away: {}", w[1]);
+    assert!(p.signals()[1].is_rejection(), "{:?}", p.signals()[1].source);
+    assert_eq!(w[1], -1.0, "a clear rejection pushes away");
     let ids = top(&rec, &p, 22);
-    let pos = |id: &str| ids.iter().position(|i| i == id).unwrap();
-    assert!(
-        pos("com1") < pos("war1") && pos("com2") < pos("war2"),
-        "{ids:?}"
-    );
+    let pos = |id: &str| ids.iter().position(|i| i == id);
+    // Comedies lead. "war films" is about war, not about films: the shop's
+    // other films (its "film" category) are not kept out with the war films.
+    // (22 items give no facet or tail for "war" to keep out: it pushes down.)
+    assert!(ids[..3].iter().all(|i| i.starts_with("com")), "{ids:?}");
+    for war in ["war1", "war2"] {
+        assert!(pos(war).is_none_or(|w| w > 3), "{war}: {ids:?}");
+    }
 }
 
 #[test]
@@ -133,9 +137,10 @@ fn two_interests_are_both_served() {
     assert!(ids.iter().any(|i| i.starts_with("bike")), "{ids:?}");
     // Cooking and cycling stay separate interests, not their mean.
     let interests = p.directions(3).interests;
+    // (The wish is read as its concept, without "I love".)
     let cooking = rec
         .encoder()
-        .embed("I love cooking dinner recipes and baking bread")
+        .embed("cooking dinner recipes and baking bread")
         .unwrap();
     let bike = rec.index().vector(rec.index().require("bike1").unwrap());
     let best = |v: &[f32]| {
