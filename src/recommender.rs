@@ -104,12 +104,13 @@ impl Recommender {
     /// Folds one piece of feedback into `profile` (embedding its text, or the
     /// parts of it that [`intent::parse`] reads: see the module doc).
     pub fn record(&self, profile: &mut IntentProfile, feedback: &Feedback) -> Result<()> {
+        let reading = feedback.text.as_deref().and_then(Reading::of);
         let text = feedback.text.as_deref().filter(|t| !t.trim().is_empty());
         let whole = match text {
-            Some(t) if Reading::of(t).is_none() => Some(self.encoder.embed(t)?),
+            Some(t) if reading.is_none() => Some(self.encoder.embed(t)?),
             _ => None,
         };
-        self.record_with(profile, feedback, whole.as_deref())
+        self.record_with(profile, feedback, whole.as_deref(), reading)
     }
 
     /// Like [`record`](Self::record), with the text's embedding already computed
@@ -130,16 +131,19 @@ impl Recommender {
                 reason: "feedback has text but no embedding was given".into(),
             });
         }
-        self.record_with(profile, feedback, text_vector)
+        let reading = feedback.text.as_deref().and_then(Reading::of);
+        self.record_with(profile, feedback, text_vector, reading)
     }
 
     /// Records `feedback`; `text_vector` is the whole text's embedding where
-    /// the text is read whole (no cues), and is not needed where it is read in parts.
+    /// the text is read whole (no cues), and is not needed where it is read in
+    /// parts (`reading`, parsed once by the caller).
     fn record_with(
         &self,
         profile: &mut IntentProfile,
         feedback: &Feedback,
         text_vector: Option<&[f32]>,
+        reading: Option<Reading>,
     ) -> Result<()> {
         feedback.validate()?;
         profile.check_model(self.encoder.model_id(), self.encoder.dims())?;
@@ -151,7 +155,6 @@ impl Recommender {
             .text
             .as_deref()
             .is_some_and(|t| !t.trim().is_empty());
-        let reading = feedback.text.as_deref().and_then(Reading::of);
         if let (Some(reading), None) = (&reading, item) {
             let signals = self.read_signals(profile, feedback.ts, reading)?;
             for s in signals {

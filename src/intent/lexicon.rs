@@ -394,6 +394,8 @@ fn words_of(phrase: &str) -> Words {
     tokenize(phrase, 16).into_iter().map(|t| t.norm).collect()
 }
 
+/// The lookup index of the constant cue tables, derived once. It is immutable
+/// (a memo of compile-time data, not state), so every caller sees the same.
 fn index() -> &'static Index {
     static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| {
