@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use localrec::backend::BackendPreference;
-use localrec::eval::metrics::SplitMix;
+use localrec::cpu::score::{quantize, top_k, ItemMatrix, Kernel, Query};
+use localrec::encoder::backend::BackendPreference;
 use localrec::gpu::{GpuCatalogue, GpuContext};
-use localrec::scoring::{quantize, top_k, ItemMatrix, Kernel, Query};
+use localrec::util::rng::SplitMix;
 use localrec::Encoder;
 
 const TEXT: &str = "A quiet drama about two sisters who run a bakery in a small seaside town, \

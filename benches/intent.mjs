@@ -1,6 +1,6 @@
 // The intent benchmark in WebAssembly (Node): does free-text feedback move the
 // top 10 the way a person meant it? The same queries and figures as the
-// native `localrec intent-bench` (src/eval/intent.rs), through the wasm
+// native `localrec intent-bench` (src/offline/eval/intent.rs), through the wasm
 // `Engine` that the npm package's worker drives, plus the time from a text
 // to a new top 10. The films' genre tags and category are the ground truth.
 //   npm run bench:intent            (../shared/intent/queries.jsonl)

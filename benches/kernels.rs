@@ -7,8 +7,8 @@
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use localrec::gemm::{PackedLinear, QuantizedRows};
-use localrec::scoring::Kernel;
+use localrec::cpu::gemm::{PackedLinear, QuantizedRows};
+use localrec::cpu::score::Kernel;
 
 fn layer(outputs: usize, inputs: usize) -> PackedLinear {
     let values: Vec<f32> = (0..outputs * inputs)

@@ -14,10 +14,10 @@
 use std::collections::BTreeSet;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use localrec::collab::{AlsSettings, Blend, CollabModel, Factors};
 use localrec::encoder::Embeddings;
-use localrec::eval::metrics::SplitMix;
-use localrec::profile::{Signal, SignalSource};
+use localrec::rec::collab::{AlsSettings, Blend, CollabModel, Factors};
+use localrec::rec::profile::{Signal, SignalSource};
+use localrec::util::rng::SplitMix;
 use localrec::{
     CatalogueIndex, CatalogueItem, Encoder, Feedback, ProfileSettings, RankOptions, Ranker,
     Recommender,

@@ -1,11 +1,16 @@
 //! # localrec
 //!
-//! An on-device recommender. This crate holds the pieces that run the same
-//! natively and in the browser (wasm32):
+//! An on-device recommender. The same code runs natively and in the browser
+//! (wasm32). The tree follows the data, each folder depending only on those
+//! before it:
 //!
-//! - [`bundle`]: the model bundle file (tokenizer, config, int8 weights), validated on load;
-//! - [`tokenize`]: text → word pieces, as sentence-transformers does for MiniLM;
-//! - [`encoder`]: the quantised BERT sentence encoder (text → 384-float unit vector).
+//! - [`util`]: errors, binary reading, the file envelope, a seeded rng;
+//! - [`cpu`]: SIMD detection, row maths, the int8 matrix product, item scoring;
+//! - [`gpu`]: the wgpu device layer and the catalogue scoring kernel;
+//! - [`model`]: config, tokenizer and the model bundle file;
+//! - [`encoder`]: text → unit vector (int8, f32 reference, GPU; backend choice);
+//! - [`rec`]: catalogue, feedback, intent profile, ranker, [`Recommender`];
+//! - [`offline`] (native only): bundle conversion, GPTQ, index build, ALS, evaluation.
 //!
 //! ```no_run
 //! # fn main() -> localrec::Result<()> {
@@ -19,55 +24,32 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-#[cfg(feature = "gpu")]
-pub mod backend;
-mod bert;
-mod binfmt;
-pub mod bundle;
-pub mod calibrated;
-pub mod catalogue;
-mod coded_tensors;
-pub mod collab;
-pub mod concept;
-pub mod config;
+pub mod cpu;
 pub mod encoder;
-mod entropy;
-mod envelope;
-pub mod error;
-pub mod eval;
-pub mod feedback;
-pub mod gemm;
 #[cfg(feature = "gpu")]
 pub mod gpu;
-pub mod index;
-mod int8_bert;
-pub mod intent;
-mod isa;
-mod ops;
-pub mod polarity;
-pub mod profile;
-pub mod ranker;
-pub mod recommender;
-pub mod scoring;
-mod stored_tokenizer;
+pub mod model;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod offline;
+pub mod rec;
 /// A tiny random BERT for tests: only in this crate's tests and with the
 /// `testing` feature (downstream tests), never in the published library.
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
-pub mod tokenize;
+pub mod util;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use bundle::{ModelBundle, Quant};
-pub use catalogue::{read_catalogue, AttributeValue, CatalogueItem};
-pub use collab::{Blend, CollabModel, UserFactors};
-pub use config::BertConfig;
+pub use cpu::isa::{Kernel, MAX_ISA_VAR};
 pub use encoder::{BatchOptions, Embeddings, Encoder};
-pub use error::{Error, FileKind, Result};
-pub use feedback::{read_events, Event, Feedback, FeedbackKind};
-pub use index::CatalogueIndex;
-pub use isa::MAX_ISA_VAR;
-pub use profile::{IntentProfile, ProfileSettings, Rejection};
-pub use ranker::{Filters, RankOptions, Ranker, Recommendation, Scene};
-pub use recommender::Recommender;
+pub use model::bundle::{ModelBundle, Quant};
+pub use model::config::BertConfig;
+pub use rec::catalogue::{read_catalogue, AttributeValue, CatalogueItem};
+pub use rec::collab::{Blend, CollabModel, UserFactors};
+pub use rec::feedback::{read_events, Event, Feedback, FeedbackKind};
+pub use rec::index::CatalogueIndex;
+pub use rec::profile::{IntentProfile, ProfileSettings, Rejection};
+pub use rec::ranker::{Filters, RankOptions, Ranker, Recommendation, Scene};
+pub use rec::recommender::Recommender;
+pub use util::error::{Error, FileKind, Result};

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use candle_core::{Device, Tensor};
 use serde_json::json;
 
-use crate::bundle::{ModelBundle, Quant};
-use crate::config::BertConfig;
+use crate::model::bundle::{ModelBundle, Quant};
+use crate::model::config::BertConfig;
 
 const SPECIALS: [&str; 5] = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 const WORDS: [&str; 16] = [

@@ -73,7 +73,10 @@ fn builds_inspects_and_embeds_with_a_tiny_model() {
     assert!(
         text.contains("quant:      int8")
             && text.contains("hidden 32")
-            && text.contains(&format!("bundle v{}", localrec::bundle::FORMAT_VERSION)),
+            && text.contains(&format!(
+                "bundle v{}",
+                localrec::model::bundle::FORMAT_VERSION
+            )),
         "{text}"
     );
 

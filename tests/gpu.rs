@@ -10,9 +10,9 @@ mod common;
 use std::sync::Arc;
 
 use common::{bundle, cosine, references};
-use localrec::backend::{Backend, BackendEvent, BackendPreference};
+use localrec::cpu::score::{top_k, Kernel, Query};
+use localrec::encoder::backend::{Backend, BackendEvent, BackendPreference};
 use localrec::gpu::{GpuCatalogue, GpuContext};
-use localrec::scoring::{top_k, Kernel, Query};
 use localrec::{CatalogueIndex, Encoder};
 
 fn context() -> Arc<GpuContext> {
@@ -60,20 +60,20 @@ fn gpu_embeddings_match_the_cpu_on_every_reference_text() {
 
 #[test]
 #[ignore = "needs a GPU adapter: the test command runs it with `cargo test -- --ignored` on lavapipe"]
-fn calibration_measures_both_paths_and_reports_the_choice() {
+fn backend_timing_measures_both_paths_and_reports_the_choice() {
     let ctx = context();
     let enc = encoder();
     let choice = pollster::block_on(enc.use_gpu(ctx, BackendPreference::Auto)).unwrap();
     let events = enc.take_backend_events();
     let Some(BackendEvent::Selected {
         choice: reported,
-        calibration: Some(c),
+        timings: Some(c),
         ..
     }) = events.first()
     else {
         panic!("expected a selection with timings, got {events:?}");
     };
-    println!("calibration {c:?} → {choice:?}");
+    println!("timings {c:?} → {choice:?}");
     assert_eq!(*reported, choice);
     assert!(c.cpu_single_ms > 0.0 && c.gpu_single_ms > 0.0);
     assert!(c.cpu_batch_ms > 0.0 && c.gpu_batch_ms > 0.0);
@@ -120,8 +120,8 @@ fn gpu_scores_and_top_10_match_the_cpu_on_the_film_index() {
 #[test]
 #[ignore = "needs a GPU adapter: the test command runs it with `cargo test -- --ignored` on lavapipe"]
 fn gpu_scored_recommendations_match_the_cpu_and_survive_a_fault() {
-    use localrec::backend::CatalogueScoring;
     use localrec::gpu::Fault;
+    use localrec::rec::scoring::CatalogueScoring;
     use localrec::{Feedback, ProfileSettings, RankOptions, Recommender};
     let ctx = context();
     let index = CatalogueIndex::from_bytes(std::fs::read(bundle("films.lri")).unwrap()).unwrap();
@@ -186,8 +186,8 @@ fn gpu_scored_recommendations_match_the_cpu_and_survive_a_fault() {
 
 #[test]
 #[ignore = "needs a GPU adapter: the test command runs it with `cargo test -- --ignored` on lavapipe"]
-fn scoring_calibration_reports_its_timings_and_follows_them() {
-    use localrec::backend::CatalogueScoring;
+fn scoring_timing_reports_its_timings_and_follows_them() {
+    use localrec::rec::scoring::CatalogueScoring;
     let ctx = context();
     let index = CatalogueIndex::from_bytes(std::fs::read(bundle("films.lri")).unwrap()).unwrap();
     let scoring = pollster::block_on(CatalogueScoring::attach(
@@ -198,13 +198,12 @@ fn scoring_calibration_reports_its_timings_and_follows_them() {
     .unwrap();
     let events = scoring.take_events();
     let Some(BackendEvent::Selected {
-        calibration: Some(c),
-        ..
+        timings: Some(c), ..
     }) = events.first()
     else {
         panic!("expected a selection with timings, got {events:?}");
     };
-    println!("scoring calibration {c:?} → {:?}", scoring.backend());
+    println!("scoring timings {c:?} → {:?}", scoring.backend());
     let expected = if c.gpu_single_ms < c.cpu_single_ms {
         Backend::Gpu
     } else {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use localrec::eval::intent::{read_queries, run_intent_bench, IntentQuery};
+use localrec::offline::eval::intent::{read_queries, run_intent_bench, IntentQuery};
 use localrec::{CatalogueIndex, Encoder, Recommender};
 
 fn recommender() -> Recommender {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{bundle, cosine, held_out_texts, references};
-use localrec::gemm::Scheme;
+use localrec::cpu::gemm::Scheme;
 use localrec::{Encoder, ModelBundle};
 
 /// Embeds every reference text in one batched call and returns (min cosine, worst text).

@@ -7,7 +7,7 @@ mod common;
 use std::io::BufReader;
 use std::process::Command;
 
-use localrec::ranker::Effect;
+use localrec::rec::ranker::Effect;
 use localrec::{
     read_catalogue, CatalogueIndex, Encoder, Feedback, FeedbackKind, ProfileSettings, RankOptions,
     Recommender,

@@ -4,9 +4,9 @@ use std::io::BufReader;
 use std::path::PathBuf;
 
 use clap::Args;
-use localrec::eval::collaborative::LearnOptions;
-use localrec::eval::{evaluate, fit_polarity, EvalOptions, EvalReport, Split};
-use localrec::polarity::Calibration;
+use localrec::offline::eval::collaborative::LearnOptions;
+use localrec::offline::eval::{evaluate, fit_polarity, EvalOptions, EvalReport, Split};
+use localrec::rec::polarity::Calibration;
 use localrec::{read_catalogue, read_events, CatalogueIndex, Recommender};
 
 use super::{
@@ -115,7 +115,7 @@ fn print_table(r: &EvalReport, k: usize) {
         "random",
     ] {
         if let Some(m) = r.methods.get(name) {
-            let f = |e: &localrec::eval::metrics::Estimate| {
+            let f = |e: &localrec::offline::eval::metrics::Estimate| {
                 format!("{:.4} ({:.4}–{:.4})", e.mean, e.low, e.high)
             };
             println!(
@@ -180,7 +180,7 @@ fn fit_and_report_polarity(rec: &Recommender, events: &[localrec::Event]) -> Res
         .polarity()
         .clone()
         .with_calibration(Calibration { slope, offset });
-    let acc = |set: &[(f32, bool)], m: &localrec::polarity::PolarityModel| {
+    let acc = |set: &[(f32, bool)], m: &localrec::rec::polarity::PolarityModel| {
         let pred = |raw: f32| m.calibration().slope * (raw - m.calibration().offset) > 0.0;
         let (mut p, mut pr, mut n, mut nr) = (0, 0, 0, 0);
         for &(raw, y) in set {

@@ -5,8 +5,8 @@ use std::io::BufReader;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use localrec::eval::collaborative::{learn_collab, LearnOptions};
-use localrec::index::DEFAULT_SNIPPET_CHARS;
+use localrec::offline::eval::collaborative::{learn_collab, LearnOptions};
+use localrec::rec::index::DEFAULT_SNIPPET_CHARS;
 use localrec::{read_catalogue, read_events, CatalogueIndex, Recommender};
 
 use super::{
@@ -68,7 +68,7 @@ fn build(args: BuildArgs) -> Result<(), CliError> {
     let mut progress = Progress::new("embedding items");
     let threads = args
         .threads
-        .unwrap_or_else(localrec::index::default_threads);
+        .unwrap_or_else(localrec::offline::index_build::default_threads);
     let index = CatalogueIndex::build_with_threads(
         &encoder,
         &items,

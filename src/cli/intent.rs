@@ -4,7 +4,7 @@ use std::io::BufReader;
 use std::path::PathBuf;
 
 use clap::Args;
-use localrec::eval::intent::{read_queries, run_intent_bench};
+use localrec::offline::eval::intent::{read_queries, run_intent_bench};
 use localrec::{CatalogueIndex, Recommender};
 
 use super::{load_encoder, open_input, read_file, CliError};

@@ -154,7 +154,7 @@ pub fn attach_backend(encoder: &localrec::Encoder, backend: BackendArg) -> Resul
     }
     #[cfg(feature = "gpu")]
     {
-        use localrec::backend::BackendPreference;
+        use localrec::encoder::backend::BackendPreference;
         use localrec::gpu::GpuContext;
         let preference = match backend {
             BackendArg::Gpu => BackendPreference::Gpu,

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use localrec::calibrated::{Calibration, Steps};
+use localrec::offline::calibrated::{Calibration, Steps};
 use localrec::{read_catalogue, BertConfig, Error, ModelBundle, Quant, Result};
 use sha2::{Digest, Sha256};
 
@@ -97,7 +97,7 @@ fn build(args: &BuildArgs) -> Result<()> {
             let texts = calibration_texts(catalogue, args.calibration_items)?;
             let threads = args
                 .threads
-                .unwrap_or_else(localrec::index::default_threads);
+                .unwrap_or_else(localrec::offline::index_build::default_threads);
             let calibration = Calibration::collect(&config, &tokenizer, &weights, &texts, threads)?;
             println!(
                 "calibrated on {} texts from {} items of {}",
@@ -129,7 +129,7 @@ fn build(args: &BuildArgs) -> Result<()> {
 /// The calibration texts of `items` catalogue items of `catalogue`.
 fn calibration_texts(catalogue: &Path, items: usize) -> Result<Vec<String>> {
     let all = read_catalogue(std::io::BufReader::new(open_input(catalogue)?))?;
-    let texts = localrec::calibrated::calibration_texts(&all, items);
+    let texts = localrec::offline::calibrated::calibration_texts(&all, items);
     if texts.is_empty() {
         return Err(Error::Config(format!(
             "no calibration items ({} asked of {} in {})",
@@ -160,7 +160,7 @@ fn inspect(file: &Path) -> Result<()> {
         c.num_attention_heads,
         c.intermediate_size,
         c.vocab_size,
-        localrec::tokenize::MAX_TOKENS.min(c.max_position_embeddings)
+        localrec::model::tokenize::MAX_TOKENS.min(c.max_position_embeddings)
     );
     Ok(())
 }

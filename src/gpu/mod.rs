@@ -1,56 +1,24 @@
-//! The WebGPU path: WGSL compute kernels for the encoder and the catalogue
-//! scorer, driven through `wgpu` (the browser's WebGPU on wasm32, Vulkan
-//! natively).
+//! The GPU device layer, driven through `wgpu` (the browser's WebGPU on
+//! wasm32, Vulkan natively): what the GPU encoder
+//! ([`crate::encoder::gpu`]) and the catalogue scoring build on.
 //!
 //! - [`GpuContext`]: adapter probing, error capture, uploads and readbacks.
-//! - [`GpuBert`]: the int8 encoder's transformer layers on the GPU (weights
-//!   uploaded once, activations resident across layers, one readback per batch).
-//! - [`GpuCatalogue`]: int8 item scoring against profile directions, and top-k.
+//! - [`GpuCatalogue`]: int8 item scoring against weighted directions, and top-k.
+//! - `pipeline`, `bind`, `dispatch`: the three steps every kernel launch takes.
 //!
 //! Every failure is a [`GpuError`] value; the CPU path is the fallback and
-//! the oracle in tests (see [`crate::backend`]).
+//! the oracle in tests (see [`crate::encoder::backend`]).
 
-mod bert;
 mod context;
 mod scorer;
 
-pub use bert::{GpuBert, MAX_TEXTS_PER_PASS};
+pub use crate::util::error::GpuError;
+pub(crate) use context::{f32s, grid, pack_i8_rows};
 pub use context::{AdapterSummary, Fault, GpuContext};
 pub use scorer::{GpuCatalogue, ItemScores, WeightedQuery, MAX_GPU_K};
 
-/// What went wrong on the GPU. None of these reach callers of the automatic
-/// backend: they switch it to the CPU.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum GpuError {
-    /// No adapter (no WebGPU in this browser, no Vulkan driver).
-    #[error("no GPU adapter: {0}")]
-    NoAdapter(String),
-    /// The device could not be opened, or reported an error.
-    #[error("GPU device error: {0}")]
-    Device(String),
-    /// The device was lost or destroyed.
-    #[error("the GPU device was lost")]
-    DeviceLost,
-    /// Reading results back failed.
-    #[error("GPU readback failed: {0}")]
-    Readback(String),
-    /// A buffer would exceed the adapter's limits.
-    #[error("{what} needs {bytes} bytes, over the GPU limit of {limit}")]
-    TooLarge {
-        /// Which buffer.
-        what: String,
-        /// Bytes it needs.
-        bytes: u64,
-        /// The adapter's limit.
-        limit: u64,
-    },
-    /// Inputs of the wrong shape.
-    #[error("wrong shape for the GPU: {0}")]
-    Shape(String),
-}
-
 /// A compute pipeline for a module's `main`, with its bind group layout derived from the shader.
-fn pipeline(
+pub(crate) fn pipeline(
     device: &wgpu::Device,
     module: &wgpu::ShaderModule,
     label: &str,
@@ -66,7 +34,7 @@ fn pipeline(
 }
 
 /// Binds `buffers` to bindings 0, 1, 2, … of group 0.
-fn bind(
+pub(crate) fn bind(
     device: &wgpu::Device,
     pipeline: &wgpu::ComputePipeline,
     buffers: &[&wgpu::Buffer],
@@ -87,7 +55,7 @@ fn bind(
 }
 
 /// Records one dispatch.
-fn dispatch(
+pub(crate) fn dispatch(
     encoder: &mut wgpu::CommandEncoder,
     pipeline: &wgpu::ComputePipeline,
     bind: &wgpu::BindGroup,
@@ -103,4 +71,4 @@ fn dispatch(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

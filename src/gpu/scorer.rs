@@ -4,7 +4,7 @@
 
 use super::context::{f32s, grid, pack_i8_rows, u32s, GpuContext};
 use super::GpuError;
-use crate::scoring::{quantize, top_k, ItemMatrix};
+use crate::cpu::score::{quantize, top_k, ItemMatrix};
 
 /// Items per top-k workgroup chunk.
 const TOPK_CHUNK: u32 = 4096;
@@ -24,7 +24,7 @@ pub struct ItemScores {
 /// A query direction and its weight (gain for an interest, weight for a negative).
 #[derive(Debug, Clone, Copy)]
 pub struct WeightedQuery<'a> {
-    /// The float direction (quantised to int8 like [`crate::scoring::Query`]).
+    /// The float direction (quantised to int8 like [`crate::cpu::score::Query`]).
     pub vector: &'a [f32],
     /// Multiplies the score.
     pub weight: f32,

@@ -1,0 +1,366 @@
+//! Learning a catalogue's collaborative knowledge from a store's events: what
+//! `localrec index build --interactions` ships and what `localrec eval
+//! --collaborative` trains on the events before each held-out one.
+//!
+//! 1. Events are grouped by user in time order; events naming items the
+//!    catalogue does not have are counted and skipped.
+//! 2. Validation: each user's last positive interaction with a new item (the
+//!    evaluation's own rule, applied to the events given — in `eval` these are
+//!    already the training events, so test held-outs are never seen) is held
+//!    out; ALS is trained on everything else.
+//! 3. Per candidate ALS setting, each validation user's profile is replayed
+//!    from their earlier events, folded in, and the blend weights are searched
+//!    on the 0.05 simplex grid ([`crate::offline::blend`]) for the best NDCG@k.
+//! 4. The best setting is retrained on all the events and shipped with its blend.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use crate::offline::als::{self, Interactions};
+use crate::offline::blend::{self, ValidationCase};
+use crate::rec::collab::AlsSettings;
+use crate::rec::collab::{interaction_strength, Blend, CollabModel, UserFactors};
+use crate::rec::feedback::Event;
+use crate::rec::profile::ProfileSettings;
+use crate::rec::ranker::{RankOptions, Ranker};
+use crate::rec::recommender::Recommender;
+use crate::util::error::{Error, Result};
+
+/// Per-item floats the validation keeps at most (relevance and collaborative
+/// score per validation user and item): 32M, about 128 MB.
+pub const VALIDATION_FLOATS: usize = 32 << 20;
+
+/// How to learn.
+#[derive(Debug, Clone)]
+pub struct LearnOptions {
+    /// ALS settings to choose from on the validation users (at least one).
+    pub candidates: Vec<AlsSettings>,
+    /// Cut-off of the validation NDCG.
+    pub k: usize,
+    /// At most this many validation users (every n-th user when there are more);
+    /// large catalogues take fewer, so that the per-item evidence kept for them
+    /// stays under [`VALIDATION_FLOATS`].
+    pub max_validation_users: usize,
+    /// Profile settings for replaying validation users.
+    pub profile: ProfileSettings,
+}
+
+impl LearnOptions {
+    /// λ ∈ {0.1, 1, 10} × α ∈ {5, 20, 50} at `factors` factors and 15 sweeps.
+    pub fn with_grid(factors: usize) -> Self {
+        let mut candidates = Vec::new();
+        for regularization in [0.1, 1.0, 10.0] {
+            for confidence in [5.0, 20.0, 50.0] {
+                candidates.push(AlsSettings {
+                    factors,
+                    regularization,
+                    confidence,
+                    ..AlsSettings::default()
+                });
+            }
+        }
+        Self {
+            candidates,
+            k: 10,
+            max_validation_users: 2000,
+            profile: ProfileSettings::default(),
+        }
+    }
+}
+
+/// What learning saw and chose.
+#[derive(Debug, Clone, Serialize)]
+pub struct CollabReport {
+    /// Events given.
+    pub events: usize,
+    /// Events naming an item the catalogue does not have (skipped).
+    pub unknown_item_events: usize,
+    /// Users with at least one positive interaction.
+    pub users: usize,
+    /// Distinct (user, item) positive pairs trained on.
+    pub interactions: usize,
+    /// Items that got factors.
+    pub items_with_factors: usize,
+    /// Users the blend and settings were validated on.
+    pub validation_users: usize,
+    /// Chosen factors.
+    pub factors: usize,
+    /// Chosen λ.
+    pub regularization: f32,
+    /// Chosen α.
+    pub confidence: f32,
+    /// Learned blend.
+    pub blend: Blend,
+    /// Validation NDCG@k of the chosen setting and blend.
+    pub validation_ndcg: f64,
+}
+
+/// Learns collaborative knowledge for `rec`'s catalogue from `events`.
+/// `popularity` is what the ranker will blend (one value per item); `known`
+/// holds text embeddings already computed (others are embedded here).
+/// `progress(stage, done, total)` reports validation and training.
+pub fn learn_collab(
+    rec: &Recommender,
+    events: &[&Event],
+    popularity: &[f32],
+    known: &HashMap<&str, Vec<f32>>,
+    options: &LearnOptions,
+    mut progress: impl FnMut(&str, usize, usize),
+) -> Result<(CollabModel, CollabReport)> {
+    let index = rec.index();
+    let n = index.len();
+    let Some(first) = options.candidates.first().copied() else {
+        return Err(Error::InvalidInput {
+            what: "ALS settings",
+            reason: "no candidate settings".into(),
+        });
+    };
+    // Group by user in time order, skipping unknown items.
+    let mut by_user: BTreeMap<&str, Vec<(&Event, Option<usize>)>> = BTreeMap::new();
+    let mut unknown = 0;
+    for &e in events {
+        let item = match e.feedback.item.as_deref() {
+            Some(id) => match index.position(id) {
+                Some(p) => Some(p),
+                None => {
+                    unknown += 1;
+                    continue;
+                }
+            },
+            None => None,
+        };
+        by_user.entry(e.user.as_str()).or_default().push((e, item));
+    }
+    for list in by_user.values_mut() {
+        list.sort_by_key(|(e, _)| e.feedback.ts);
+    }
+    let users: Vec<&str> = by_user.keys().copied().collect();
+    let triples = |cut: &dyn Fn(usize) -> usize| -> Result<Interactions> {
+        let mut t = Vec::new();
+        for (u, list) in by_user.values().enumerate() {
+            for (e, item) in &list[..cut(u)] {
+                if let (Some(i), Some(s)) = (item, interaction_strength(&e.feedback)) {
+                    t.push((u as u32, *i as u32, s));
+                }
+            }
+        }
+        Interactions::from_triples(users.len(), n, t)
+    };
+
+    // Validation users: the last positive interaction with a new item.
+    let held: Vec<Option<usize>> = by_user
+        .values()
+        .map(|list| {
+            (0..list.len()).rev().find(|&j| {
+                let f = &list[j].0.feedback;
+                f.is_positive_interaction()
+                    && j > 0
+                    && !list[..j].iter().any(|p| p.0.feedback.item == f.item)
+            })
+        })
+        .collect();
+    let candidates: Vec<usize> = (0..users.len()).filter(|&u| held[u].is_some()).collect();
+    let most = options
+        .max_validation_users
+        .min(VALIDATION_FLOATS / (2 * n).max(1))
+        .max(1);
+    let stride = candidates.len().div_ceil(most).max(1);
+    let chosen: BTreeSet<usize> = candidates.iter().copied().step_by(stride).collect();
+    let validation_train = triples(&|u| {
+        if chosen.contains(&u) {
+            held[u].unwrap_or(0)
+        } else {
+            by_user[users[u]].len()
+        }
+    })?;
+
+    // Replay each validation user's profile and text relevance once.
+    let mut texts: HashMap<String, Vec<f32>> = HashMap::new();
+    let missing: Vec<&str> = {
+        let mut seen = BTreeSet::new();
+        chosen
+            .iter()
+            .flat_map(|&u| by_user[users[u]][..held[u].unwrap_or(0)].iter())
+            .filter_map(|(e, _)| e.feedback.text.as_deref())
+            .filter(|t| !t.trim().is_empty() && !known.contains_key(t) && seen.insert(*t))
+            .collect()
+    };
+    for chunk in missing.chunks(256) {
+        let e = rec.encoder().embed_batch(chunk)?;
+        for (t, v) in chunk.iter().zip(e.rows()) {
+            texts.insert(t.to_string(), v.to_vec());
+        }
+    }
+    let text_ranker = Ranker::new(index).with_popularity(popularity)?;
+    let mut replayed = Vec::with_capacity(chosen.len());
+    for (done, &u) in chosen.iter().enumerate() {
+        let list = &by_user[users[u]];
+        let h = held[u].unwrap_or(0);
+        let mut profile = rec.new_profile(options.profile)?;
+        for (e, _) in &list[..h] {
+            let v = e
+                .feedback
+                .text
+                .as_deref()
+                .filter(|t| !t.trim().is_empty())
+                .and_then(|t| known.get(t).or_else(|| texts.get(t)))
+                .map(Vec::as_slice);
+            rec.record_embedded(&mut profile, &e.feedback, v)?;
+        }
+        let now = list[h].0.feedback.ts;
+        let opts = RankOptions {
+            k: n.max(1),
+            alpha: 1.0,
+            now,
+            ..RankOptions::default()
+        };
+        let acted = profile.acted_on();
+        let mut relevance = vec![0.5; n];
+        for (i, _, r) in text_ranker.select(&profile.directions(now), &acted, &opts) {
+            relevance[i] = r;
+        }
+        let mut excluded: Vec<usize> = acted.iter().filter_map(|id| index.position(id)).collect();
+        excluded.sort_unstable();
+        let held_out = list[h].1.unwrap_or(0);
+        replayed.push((profile, relevance, excluded, held_out));
+        progress("validation profiles", done + 1, chosen.len());
+    }
+
+    // Choose the ALS setting and the blend on the validation users.
+    let mut best: Option<(AlsSettings, Blend, f64)> = None;
+    for (c, settings) in options.candidates.iter().enumerate() {
+        let factors = als::train(&validation_train, settings, |_, _| {})?;
+        let model = CollabModel::new(&factors, settings, Blend::default())?;
+        let cases: Vec<ValidationCase> = replayed
+            .iter()
+            .map(|(profile, relevance, excluded, held_out)| ValidationCase {
+                relevance,
+                collaborative: UserFactors::from_profile(&model, index, profile).map_or_else(
+                    || vec![0.0; n],
+                    |u| u.normalized_scores(&model, crate::cpu::score::Kernel::detect()),
+                ),
+                excluded,
+                held_out: *held_out,
+            })
+            .collect();
+        let (blend, ndcg) = blend::learn(&cases, popularity, options.k);
+        if best.as_ref().is_none_or(|b| ndcg > b.2 + 1e-12) {
+            best = Some((*settings, blend, ndcg));
+        }
+        progress("choosing settings", c + 1, options.candidates.len());
+    }
+    let (settings, blend, validation_ndcg) = best.unwrap_or((first, Blend::default(), 0.0));
+
+    let all = triples(&|u| by_user[users[u]].len())?;
+    let factors = als::train(&all, &settings, |d, t| progress("training ALS", d, t))?;
+    let model = CollabModel::new(&factors, &settings, blend)?;
+    let report = CollabReport {
+        events: events.len(),
+        unknown_item_events: unknown,
+        users: (0..all.rows())
+            .filter(|&u| all.row(u).next().is_some())
+            .count(),
+        interactions: all.len(),
+        items_with_factors: model.items_with_factors(),
+        validation_users: replayed.len(),
+        factors: settings.factors,
+        regularization: settings.regularization,
+        confidence: settings.confidence,
+        blend,
+        validation_ndcg,
+    };
+    Ok((model, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoder::Encoder;
+    use crate::model::bundle::Quant;
+    use crate::rec::catalogue::CatalogueItem;
+    use crate::rec::feedback::{Feedback, FeedbackKind};
+    use crate::rec::index::CatalogueIndex;
+    use crate::testing::tiny_bundle;
+
+    #[test]
+    fn unknown_items_are_counted_not_fatal() {
+        let encoder = Encoder::from_bundle(tiny_bundle(Quant::F32, 9)).unwrap();
+        let items: Vec<CatalogueItem> = (0..6)
+            .map(|i| CatalogueItem {
+                id: format!("x{i}"),
+                title: format!("item {i}"),
+                text: Some(format!("text of item {i}")),
+                category: None,
+                tags: vec![],
+                price: None,
+                popularity: None,
+                url: None,
+                attributes: Default::default(),
+            })
+            .collect();
+        let index = CatalogueIndex::build(&encoder, &items, 40, |_, _| {}).unwrap();
+        let rec = Recommender::new(encoder, index).unwrap();
+        let mut events = Vec::new();
+        for u in 0..12 {
+            let group = (u % 2) * 3;
+            for (t, i) in [0, 1, 2].iter().enumerate() {
+                events.push(Event {
+                    user: format!("u{u}"),
+                    feedback: Feedback::action(
+                        (u * 10 + t) as i64,
+                        format!("x{}", group + (i + u) % 3),
+                        FeedbackKind::Like,
+                    ),
+                });
+            }
+        }
+        for u in 0..2 {
+            events.push(Event {
+                user: format!("u{u}"),
+                feedback: Feedback::rating(5, "ghost", 5.0, Some("not in the catalogue".into())),
+            });
+        }
+        let refs: Vec<&Event> = events.iter().collect();
+        let options = LearnOptions {
+            candidates: vec![AlsSettings {
+                factors: 2,
+                ..AlsSettings::default()
+            }],
+            ..LearnOptions::with_grid(2)
+        };
+        let mut stages = BTreeSet::new();
+        let (model, report) = learn_collab(
+            &rec,
+            &refs,
+            &[0.0; 6],
+            &HashMap::new(),
+            &options,
+            |stage, _, _| {
+                stages.insert(stage.to_string());
+            },
+        )
+        .unwrap();
+        assert_eq!(report.events, 38);
+        assert_eq!(report.unknown_item_events, 2);
+        assert_eq!(report.users, 12);
+        assert_eq!(report.interactions, 36);
+        assert_eq!(report.items_with_factors, 6);
+        assert_eq!(report.validation_users, 12);
+        assert_eq!(model.items(), 6);
+        assert!(model.blend().validate().is_ok());
+        assert!(stages.contains("training ALS"), "{stages:?}");
+        assert!(learn_collab(
+            &rec,
+            &refs,
+            &[0.0; 6],
+            &HashMap::new(),
+            &LearnOptions {
+                candidates: vec![],
+                ..options
+            },
+            |_, _, _| {}
+        )
+        .is_err());
+    }
+}
