@@ -162,11 +162,11 @@ fn bench(c: &mut Criterion) {
                 .expect("signal"),
             )
             .expect("add");
-        visitor.mark_touched(&id);
+        visitor.mark_seen(&id);
     }
     let rich_ranker = Ranker::new(&rich);
     let directions = visitor.directions(0);
-    let seen: BTreeSet<&str> = visitor.touched().iter().map(String::as_str).collect();
+    let seen: BTreeSet<&str> = visitor.seen().iter().map(String::as_str).collect();
     c.bench_function("foldin_64_factors_20_items", |b| {
         b.iter(|| rich_ranker.fold_in(&visitor).expect("fold-in"))
     });

@@ -101,11 +101,11 @@ export interface RecommendOptions {
 }
 
 export interface Reason {
-  /** "collaborative": "people who liked <title> also liked this" (indexes built with interactions). */
-  kind: "feedback" | "collaborative" | "popular" | "scene";
+  /** "collaborative": "people who liked <title> also liked this" (indexes built with interactions); "kept_out": a rejection keeps the item out. */
+  kind: "feedback" | "collaborative" | "popular" | "scene" | "kept_out";
   effect: "up" | "down";
-  /** The user's words, an item title, "people who liked <title> also liked this", "popular", or "scene: <name>". */
-  feedback: string;
+  /** The evidence in words: the user's words, an item title, "people who liked <title> also liked this", "popular", "scene: <name>", or what a rejection keeps out. */
+  evidence: string;
   item?: string;
   weight: number;
 }

@@ -110,7 +110,7 @@ fn free_text_moves_the_ranking_and_is_explained() {
         "{ids:?}"
     );
     assert_eq!(
-        got[0].why[0].feedback,
+        got[0].why[0].evidence,
         "I want short, light, funny comedies"
     );
     assert_eq!(got[0].why[0].effect, Effect::Up);

@@ -44,15 +44,15 @@ function why(card) {
   const down = card.why.filter((w) => w.effect === "down");
   const parts = [];
   for (const w of up) {
-    if (w.feedback === "popular") parts.push("popular");
-    else if (w.kind === "collaborative") parts.push(w.feedback); // "people who liked X also liked this"
-    else if (w.feedback.startsWith("scene: ")) parts.push(`fits ${w.feedback.slice(7)}`);
-    else parts.push(w.item ? `because you liked “${w.feedback}”` : `because you said “${w.feedback}”`);
+    if (w.evidence === "popular") parts.push("popular");
+    else if (w.kind === "collaborative") parts.push(w.evidence); // "people who liked X also liked this"
+    else if (w.evidence.startsWith("scene: ")) parts.push(`fits ${w.evidence.slice(7)}`);
+    else parts.push(w.item ? `because you liked “${w.evidence}”` : `because you said “${w.evidence}”`);
   }
   for (const w of down) {
     // "kept out: Horror (you said “no horror please”)"
-    if (w.kind === "kept_out") parts.push(w.feedback);
-    else parts.push(`ranked lower: like “${w.feedback}”, which you turned down`);
+    if (w.kind === "kept_out") parts.push(w.evidence);
+    else parts.push(`ranked lower: like “${w.evidence}”, which you turned down`);
   }
   return parts.join(" · ");
 }

@@ -13,7 +13,7 @@ function show(cards) {
       li.textContent = c.title;
       const why = document.createElement("span");
       why.className = "why";
-      why.textContent = c.why.map((w) => w.feedback).join(" · ");
+      why.textContent = c.why.map((w) => w.evidence).join(" · ");
       li.append(why);
       return li;
     }),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use localrec::offline::eval::collaborative::LearnOptions;
 use localrec::offline::eval::{evaluate, fit_polarity, EvalOptions, EvalReport, Split};
-use localrec::rec::polarity::Calibration;
+use localrec::rec::polarity::PolarityCurve;
 use localrec::{read_catalogue, read_events, CatalogueIndex, Recommender};
 
 use super::{
@@ -179,9 +179,9 @@ fn fit_and_report_polarity(rec: &Recommender, events: &[localrec::Event]) -> Res
     let model = rec
         .polarity()
         .clone()
-        .with_calibration(Calibration { slope, offset });
+        .with_curve(PolarityCurve { slope, offset });
     let acc = |set: &[(f32, bool)], m: &localrec::rec::polarity::PolarityModel| {
-        let pred = |raw: f32| m.calibration().slope * (raw - m.calibration().offset) > 0.0;
+        let pred = |raw: f32| m.curve().slope * (raw - m.curve().offset) > 0.0;
         let (mut p, mut pr, mut n, mut nr) = (0, 0, 0, 0);
         for &(raw, y) in set {
             if y {

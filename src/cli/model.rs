@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use localrec::offline::calibrated::{Calibration, Steps};
+use localrec::offline::calibrated::{ActivationMoments, Steps};
 use localrec::{read_catalogue, BertConfig, Error, ModelBundle, Quant, Result};
 use sha2::{Digest, Sha256};
 
@@ -98,7 +98,8 @@ fn build(args: &BuildArgs) -> Result<()> {
             let threads = args
                 .threads
                 .unwrap_or_else(localrec::offline::index_build::default_threads);
-            let calibration = Calibration::collect(&config, &tokenizer, &weights, &texts, threads)?;
+            let calibration =
+                ActivationMoments::collect(&config, &tokenizer, &weights, &texts, threads)?;
             println!(
                 "calibrated on {} texts from {} items of {}",
                 calibration.texts(),

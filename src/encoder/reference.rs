@@ -92,14 +92,14 @@ pub(crate) fn dense(bundle: &ModelBundle, name: &str) -> Result<Tensor> {
 
 /// Word + position + token-type embeddings, then LayerNorm.
 /// (transformers: `BertEmbeddings`)
-struct Embeddings {
+struct EmbeddingLayer {
     words: QTensor,
     positions: Tensor,
     token_type0: Tensor,
     norm: LayerNorm,
 }
 
-impl Embeddings {
+impl EmbeddingLayer {
     fn load(bundle: &mut ModelBundle, config: &BertConfig) -> Result<Self> {
         // The table stays in its stored form (int8 or f32); rows are dequantised on lookup.
         let words = bundle.take_tensor("embeddings.word_embeddings.weight")?;
@@ -186,7 +186,7 @@ impl Layer {
 
 /// The BERT encoder stack: token ids in, one hidden state per token out.
 pub(crate) struct BertModel {
-    embeddings: Embeddings,
+    embeddings: EmbeddingLayer,
     layers: Vec<Layer>,
     hidden: usize,
 }
@@ -199,7 +199,7 @@ impl BertModel {
             .map(|i| Layer::load(&bundle, &config, i))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
-            embeddings: Embeddings::load(&mut bundle, &config)?,
+            embeddings: EmbeddingLayer::load(&mut bundle, &config)?,
             layers,
             hidden: config.hidden_size,
         })

@@ -90,32 +90,6 @@ pub enum Quant {
     F32,
 }
 
-impl Quant {
-    pub(crate) fn ggml_dtype(self) -> GgmlDType {
-        match self {
-            Quant::Int8 => GgmlDType::Q8_0,
-            Quant::F32 => GgmlDType::F32,
-        }
-    }
-
-    /// LayerNorm parameters, biases and the token-type table: f16 in int8
-    /// bundles (half the bytes; ≈ 5e-4 relative error, far below the
-    /// integers'), f32 in the reference.
-    pub(crate) fn dense_dtype(self) -> GgmlDType {
-        match self {
-            Quant::Int8 => GgmlDType::F16,
-            Quant::F32 => GgmlDType::F32,
-        }
-    }
-
-    pub(crate) fn table_dtype(self) -> GgmlDType {
-        match self {
-            Quant::Int8 => GgmlDType::Q5_1,
-            Quant::F32 => GgmlDType::F32,
-        }
-    }
-}
-
 impl fmt::Display for Quant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -220,6 +194,7 @@ pub struct ModelBundle {
 impl ModelBundle {
     /// A bundle from parts already checked against `config`: what the
     /// offline conversion ([`crate::offline::convert`]) assembles.
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn from_parts(
         config: BertConfig,
         tokenizer_json: String,
@@ -476,7 +451,7 @@ fn metadata_string(content: &gguf_file::Content, key: &'static str) -> Result<St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::offline::calibrated::{Calibration, Steps};
+    use crate::offline::calibrated::{ActivationMoments, Steps};
     use crate::testing::{tiny_bundle_bytes, tiny_config, tiny_weights};
     use std::num::NonZeroUsize;
 
@@ -671,7 +646,7 @@ mod tests {
             .unwrap();
         }
         let texts = vec!["the quick brown fox".to_string(), "hello world".to_string()];
-        let calibration = Calibration::collect(
+        let calibration = ActivationMoments::collect(
             &config,
             &json.to_string(),
             &weights,

@@ -11,7 +11,7 @@ use candle_core::{Device, Tensor};
 use crate::model::bundle::{expected_tensors, ModelBundle, Quant, Role};
 use crate::model::config::BertConfig;
 use crate::model::tokenize::TextTokenizer;
-use crate::offline::calibrated::{round_table, Calibration, Steps};
+use crate::offline::calibrated::{round_table, ActivationMoments, Steps};
 use crate::util::error::{Error, Result};
 
 impl ModelBundle {
@@ -40,7 +40,7 @@ impl ModelBundle {
         tokenizer_json: String,
         weights: &HashMap<String, Tensor>,
         model_id: String,
-        calibration: &Calibration,
+        calibration: &ActivationMoments,
         steps: Steps,
     ) -> Result<Self> {
         steps.validate()?;
@@ -60,7 +60,7 @@ impl ModelBundle {
         weights: &HashMap<String, Tensor>,
         quant: Quant,
         model_id: String,
-        calibrated: Option<(&Calibration, Steps)>,
+        calibrated: Option<(&ActivationMoments, Steps)>,
     ) -> Result<Self> {
         config.validate()?;
         // Fail now, not at load time, on a tokenizer we cannot use.
@@ -125,6 +125,35 @@ impl ModelBundle {
     }
 }
 
+/// The GGML type each role of tensor is stored as, per bundle kind.
+impl Quant {
+    /// Linear weights and the position table.
+    fn ggml_dtype(self) -> GgmlDType {
+        match self {
+            Quant::Int8 => GgmlDType::Q8_0,
+            Quant::F32 => GgmlDType::F32,
+        }
+    }
+
+    /// LayerNorm parameters, biases and the token-type table: f16 in int8
+    /// bundles (half the bytes; ≈ 5e-4 relative error, far below the
+    /// integers'), f32 in the reference.
+    fn dense_dtype(self) -> GgmlDType {
+        match self {
+            Quant::Int8 => GgmlDType::F16,
+            Quant::F32 => GgmlDType::F32,
+        }
+    }
+
+    /// The word-embedding table (uncalibrated bundles).
+    fn table_dtype(self) -> GgmlDType {
+        match self {
+            Quant::Int8 => GgmlDType::Q5_1,
+            Quant::F32 => GgmlDType::F32,
+        }
+    }
+}
+
 /// `tensor` with the rows `unreachable` picks set to zero, if it is `Q8_0`
 /// (scales and integers zero, so the coded section leaves them out).
 fn zero_rows(tensor: QTensor, unreachable: impl Fn(usize) -> bool) -> Result<QTensor> {
@@ -169,7 +198,8 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         let calibration =
-            Calibration::collect(&config, &tokenizer, &weights, &texts, NonZeroUsize::MIN).unwrap();
+            ActivationMoments::collect(&config, &tokenizer, &weights, &texts, NonZeroUsize::MIN)
+                .unwrap();
         assert_eq!(calibration.texts(), 4);
         let built = ModelBundle::from_weights_calibrated(
             config.clone(),

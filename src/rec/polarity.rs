@@ -4,7 +4,7 @@
 //! Zero-shot: the text's embedding is compared with labelled anchor phrases
 //! (positive and negative); the raw score is the mean of the three closest
 //! positive anchors minus the mean of the three closest negative ones, and a
-//! logistic calibration maps it to a polarity in [-1, 1]. The calibration
+//! logistic curve maps it to a polarity in [-1, 1]. The curve
 //! constants were fitted on half of the Amazon Magazine reviews (stars ≥ 4
 //! positive, ≤ 2 negative) and checked on the other half; see the README.
 
@@ -43,16 +43,16 @@ pub const NEGATIVE_ANCHORS: [&str; 12] = [
     "I do not like this kind of thing",
 ];
 
-/// Logistic calibration of the raw anchor score: `p = σ(slope · (raw − offset))`.
+/// Logistic curve of the raw anchor score: `p = σ(slope · (raw − offset))`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Calibration {
+pub struct PolarityCurve {
     /// Steepness.
     pub slope: f32,
     /// Raw score at which the text is neutral.
     pub offset: f32,
 }
 
-impl Default for Calibration {
+impl Default for PolarityCurve {
     /// Fitted (class-balanced logistic regression) on the reviews of the
     /// even-indexed users of the Amazon Magazine data: `localrec eval --fit-polarity`.
     fn default() -> Self {
@@ -63,12 +63,12 @@ impl Default for Calibration {
     }
 }
 
-/// The anchor embeddings and calibration.
+/// The anchor embeddings and curve.
 #[derive(Debug, Clone)]
 pub struct PolarityModel {
     positive: Vec<Vec<f32>>,
     negative: Vec<Vec<f32>>,
-    calibration: Calibration,
+    curve: PolarityCurve,
 }
 
 impl PolarityModel {
@@ -85,19 +85,19 @@ impl PolarityModel {
         Ok(Self {
             positive: positive.to_vec(),
             negative: negative.to_vec(),
-            calibration: Calibration::default(),
+            curve: PolarityCurve::default(),
         })
     }
 
-    /// Replaces the calibration.
-    pub fn with_calibration(mut self, calibration: Calibration) -> Self {
-        self.calibration = calibration;
+    /// Replaces the curve.
+    pub fn with_curve(mut self, curve: PolarityCurve) -> Self {
+        self.curve = curve;
         self
     }
 
-    /// The calibration in use.
-    pub fn calibration(&self) -> Calibration {
-        self.calibration
+    /// The curve in use.
+    pub fn curve(&self) -> PolarityCurve {
+        self.curve
     }
 
     /// Uncalibrated score of a unit text embedding: > 0 leans positive.
@@ -107,7 +107,7 @@ impl PolarityModel {
 
     /// Polarity in [-1, 1]: -1 clearly against, +1 clearly for.
     pub fn polarity(&self, v: &[f32]) -> f32 {
-        let z = self.calibration.slope * (self.raw_score(v) - self.calibration.offset);
+        let z = self.curve.slope * (self.raw_score(v) - self.curve.offset);
         let p = 1.0 / (1.0 + (-z).exp());
         if p.is_finite() {
             2.0 * p - 1.0
@@ -148,7 +148,7 @@ mod tests {
         assert!(m.raw_score(&pos) > m.raw_score(&neg));
         let p = m.polarity(&pos);
         assert!((-1.0..=1.0).contains(&p));
-        let flat = m.clone().with_calibration(Calibration {
+        let flat = m.clone().with_curve(PolarityCurve {
             slope: 0.0,
             offset: 0.0,
         });

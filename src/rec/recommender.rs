@@ -276,7 +276,7 @@ impl Recommender {
             if not_interested {
                 profile.mark_not_interested(id);
             } else {
-                profile.mark_touched(id);
+                profile.mark_seen(id);
             }
         }
         Ok(())
@@ -612,7 +612,7 @@ mod tests {
         );
         assert_eq!(w.len(), 5);
         assert!(
-            p.touched().contains("x1"),
+            p.seen().contains("x1"),
             "a neutral rating still marks the item seen"
         );
         assert!(p.not_interested().contains("x3"));

@@ -24,6 +24,7 @@ impl ByteWriter {
     pub fn f32(&mut self, v: f32) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    #[cfg(not(target_arch = "wasm32"))] // only index building writes these
     pub fn f64(&mut self, v: f64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
@@ -31,6 +32,7 @@ impl ByteWriter {
         self.buf.extend_from_slice(v);
     }
     /// An unsigned LEB128 varint.
+    #[cfg(not(target_arch = "wasm32"))] // only index building writes these
     pub fn varint(&mut self, mut v: u64) {
         while v >= 0x80 {
             self.buf.push((v as u8) | 0x80);
@@ -39,6 +41,7 @@ impl ByteWriter {
         self.buf.push(v as u8);
     }
     /// A varint length, then the UTF-8 bytes.
+    #[cfg(not(target_arch = "wasm32"))] // only index building writes these
     pub fn vstr(&mut self, s: &str) {
         self.varint(s.len() as u64);
         self.bytes(s.as_bytes());
@@ -48,6 +51,7 @@ impl ByteWriter {
         self.u32(s.len() as u32);
         self.bytes(s.as_bytes());
     }
+    #[cfg(not(target_arch = "wasm32"))] // only index building writes these
     pub fn len(&self) -> usize {
         self.buf.len()
     }

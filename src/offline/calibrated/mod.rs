@@ -12,7 +12,7 @@
 //!   Post-Training Quantization for Generative Pre-trained Transformers",
 //!   2022): column by column, each rounding error is spread over the columns
 //!   not yet rounded through the inverse of the Hessian `Σ x xᵀ` of the
-//!   layer's inputs, collected from calibration texts ([`Calibration`]), so the
+//!   layer's inputs, collected from calibration texts ([`ActivationMoments`]), so the
 //!   layer's outputs rather than its single weights stay close;
 //! - the word table is rounded to the nearest step (calibration did not beat
 //!   that for rows read one token at a time);
@@ -112,7 +112,7 @@ impl Steps {
 
 /// The second moments of every linear layer's inputs over calibration texts:
 /// what GPTQ needs to know which rounding errors matter.
-pub struct Calibration {
+pub struct ActivationMoments {
     /// `(layer, input)` → width `n` and GPTQ's factor `U` (`n × n`, row-major)
     /// of the sum over texts of `XᵀX / tokens`.
     factors: HashMap<(usize, LinearInput), (usize, Vec<f32>)>,
@@ -122,7 +122,7 @@ pub struct Calibration {
 /// Texts run side by side before their moments are added (in text order).
 const TEXTS_PER_ROUND: usize = 16;
 
-impl Calibration {
+impl ActivationMoments {
     /// Runs the f32 model built from `weights` over `texts`, one text at a
     /// time, and sums each linear input's `XᵀX`, divided by the text's token
     /// count so that long and short texts weigh the same.
@@ -684,10 +684,10 @@ mod tests {
         let texts: Vec<String> = (0..40)
             .map(|i| format!("the film {i} was good and long"))
             .collect();
-        let one =
-            Calibration::collect(&config, &json, &weights, &texts, NonZeroUsize::MIN).unwrap();
+        let one = ActivationMoments::collect(&config, &json, &weights, &texts, NonZeroUsize::MIN)
+            .unwrap();
         for threads in [2, 3, 7] {
-            let n = Calibration::collect(
+            let n = ActivationMoments::collect(
                 &config,
                 &json,
                 &weights,

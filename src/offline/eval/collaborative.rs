@@ -215,7 +215,7 @@ pub fn learn_collab(
             now,
             ..RankOptions::default()
         };
-        let acted = profile.acted_on();
+        let acted: BTreeSet<&str> = profile.seen().iter().map(String::as_str).collect();
         let mut relevance = vec![0.5; n];
         for (i, _, r) in text_ranker.select(&profile.directions(now), &acted, &opts) {
             relevance[i] = r;

@@ -332,7 +332,7 @@ pub fn evaluate(
         }
         users_with_text += usize::from(!query.is_empty());
         let touched: BTreeSet<usize> = profile
-            .touched()
+            .seen()
             .iter()
             .chain(profile.not_interested())
             .filter_map(|id| index.position(id))
@@ -340,7 +340,7 @@ pub fn evaluate(
         let eligible: Vec<usize> = (0..n).filter(|i| !touched.contains(i)).collect();
 
         // localrec
-        let excluded = profile.acted_on();
+        let excluded: BTreeSet<&str> = profile.seen().iter().map(String::as_str).collect();
         let opts = RankOptions {
             k: n,
             now: case.now,

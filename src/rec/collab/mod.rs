@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cpu::score::{dequantize, quantize, ItemMatrix};
 use crate::rec::feedback::{Feedback, FeedbackKind};
-use crate::util::binary::{ByteReader, ByteWriter};
+use crate::util::binary::ByteReader;
 use crate::util::error::{Error, FileKind, Result};
 
 pub use factors::{AlsSettings, Factors};
@@ -205,8 +205,9 @@ impl CollabModel {
         self.values.capacity() + 4 * self.scales.capacity() + 8 * self.gram.capacity()
     }
 
-    /// Appends the section body.
-    pub(crate) fn write(&self, w: &mut ByteWriter) {
+    /// Appends the section body (index building, native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn write(&self, w: &mut crate::util::binary::ByteWriter) {
         w.u32(self.k as u32);
         w.u32(self.items() as u32);
         w.f32(self.regularization);
@@ -303,6 +304,7 @@ impl CollabModel {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::util::binary::ByteWriter;
 
     pub(crate) fn model(items: usize, k: usize) -> CollabModel {
         let data = (0..items * k)

@@ -47,6 +47,7 @@ pub(crate) const ENVELOPE: Envelope = Envelope {
     magic: INDEX_MAGIC,
     version: INDEX_VERSION,
 };
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) const PLAIN_ENVELOPE: Envelope = Envelope {
     version: PLAIN_VERSION,
     ..ENVELOPE
@@ -149,7 +150,8 @@ pub struct CatalogueIndex {
     by_id: Vec<u32>,
     /// The file's format version.
     version: u32,
-    /// Payload bytes before any section.
+    /// Payload bytes before any section (read when index building adds one).
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     plain_len: usize,
     /// Collaborative knowledge, when the index was built with interactions.
     collab: Option<CollabModel>,
@@ -157,6 +159,7 @@ pub struct CatalogueIndex {
 
 impl CatalogueIndex {
     /// The payload before any section: the catalogue without collaborative knowledge.
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn plain_payload(&self) -> &[u8] {
         &self.bytes[HEADER_LEN..HEADER_LEN + self.plain_len]
     }

@@ -66,11 +66,11 @@ impl<'a> Ranker<'a> {
         }
         ups.sort_by(|a, b| b.0.total_cmp(&a.0));
         let reason = |effect: Effect, weight: f32, source: &SignalSource| {
-            let (feedback, item) = self.describe(source);
+            let (evidence, item) = self.describe(source);
             Reason {
                 kind: ReasonKind::Feedback,
                 effect,
-                feedback,
+                evidence,
                 item,
                 weight,
             }
@@ -91,7 +91,7 @@ impl<'a> Ranker<'a> {
             why.push(Reason {
                 kind: ReasonKind::Popular,
                 effect: Effect::Up,
-                feedback: "popular".into(),
+                evidence: "popular".into(),
                 item: None,
                 weight: self.popularity[i],
             });
@@ -102,7 +102,7 @@ impl<'a> Ranker<'a> {
                 why.push(Reason {
                     kind: ReasonKind::Scene,
                     effect: if f > 1.0 { Effect::Up } else { Effect::Down },
-                    feedback: format!("scene: {}", scene.name),
+                    evidence: format!("scene: {}", scene.name),
                     item: None,
                     weight: f.ln(),
                 });
@@ -131,7 +131,7 @@ impl<'a> Ranker<'a> {
         Some(Reason {
             kind: ReasonKind::Collaborative,
             effect: Effect::Up,
-            feedback: format!("people who liked {title} also liked this"),
+            evidence: format!("people who liked {title} also liked this"),
             item: Some(id.to_string()),
             weight: share,
         })

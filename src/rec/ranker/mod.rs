@@ -161,7 +161,7 @@ impl<'a> Ranker<'a> {
             options.filters.exclude.iter().map(String::as_str).collect();
         excluded.extend(profile.not_interested().iter().map(String::as_str));
         if options.exclude_seen {
-            excluded.extend(profile.touched().iter().map(String::as_str));
+            excluded.extend(profile.seen().iter().map(String::as_str));
         }
         let (directions, kept_out, lift) = self.read_profile(profile, options.now);
         for (matched, _) in &kept_out {
@@ -188,7 +188,7 @@ impl<'a> Ranker<'a> {
                 Reason {
                     kind: ReasonKind::KeptOut,
                     effect: Effect::Down,
-                    feedback: format!(
+                    evidence: format!(
                         "kept out: {what} (you said \u{201c}{}\u{201d})",
                         rejection.said
                     ),

@@ -38,9 +38,10 @@ pub struct Reason {
     pub kind: ReasonKind,
     /// Up or down.
     pub effect: Effect,
-    /// The user's words, an item title, "people who liked X also liked this", "popular", or the scene's name.
-    pub feedback: String,
-    /// The item the feedback was about, if any.
+    /// The evidence in words: the user's words, an item title, "people who liked X
+    /// also liked this", "popular", "scene: <name>", or what a rejection keeps out.
+    pub evidence: String,
+    /// The item the evidence is about, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<String>,
     /// How much it moved the score (signed).

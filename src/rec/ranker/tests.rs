@@ -95,7 +95,7 @@ fn a_rejection_keeps_its_facet_out_and_says_so_until_a_newer_wish() {
             .find(|w| w.kind == ReasonKind::KeptOut)
             .unwrap();
         assert_eq!(
-            kept.feedback,
+            kept.evidence,
             "kept out: t2 (you said \u{201c}no two please\u{201d})"
         );
         assert_eq!(kept.effect, Effect::Down);
@@ -175,7 +175,7 @@ fn cold_start_is_popularity() {
         )
         .unwrap();
     assert_eq!(ids(&r), ["i15", "i14", "i13"]);
-    assert!(r[0].why.iter().any(|w| w.feedback == "popular"));
+    assert!(r[0].why.iter().any(|w| w.evidence == "popular"));
 }
 
 #[test]
@@ -202,7 +202,7 @@ fn a_wish_pulls_its_items_up_and_says_why() {
         )
         .unwrap();
     assert_eq!(ids(&r), ["i4", "i5"]);
-    assert_eq!(r[0].why[0].feedback, "axis two please");
+    assert_eq!(r[0].why[0].evidence, "axis two please");
     assert_eq!(r[0].why[0].effect, Effect::Up);
     assert!(r[0].score >= r[1].score);
 }
@@ -265,7 +265,7 @@ fn a_rejection_pushes_the_item_and_its_neighbours_down() {
     );
     p.add_signal(Signal::new(1, -1.0, &index.vector(6), SignalSource::Item("i6".into())).unwrap())
         .unwrap();
-    p.mark_touched("i6");
+    p.mark_seen("i6");
     let after = Ranker::new(&index)
         .rank(
             &p,
@@ -291,7 +291,7 @@ fn a_rejection_pushes_the_item_and_its_neighbours_down() {
 fn filters_exclusions_and_seen_items() {
     let index = index();
     let mut p = profile();
-    p.mark_touched("i15");
+    p.mark_seen("i15");
     p.mark_not_interested("i14");
     let opts = RankOptions {
         k: 20,
@@ -375,7 +375,7 @@ fn scenes_reweight_and_explain() {
     assert!(r
         .iter()
         .all(|x| index.item(x.index).unwrap().category.as_deref() == Some("even")));
-    assert!(r[0].why.iter().any(|w| w.feedback == "scene: commute"));
+    assert!(r[0].why.iter().any(|w| w.evidence == "scene: commute"));
 }
 
 #[test]
@@ -464,7 +464,7 @@ fn liked_items_pull_up_what_people_also_liked_and_say_so() {
     // Liked item 7 (axis 3 in text, the 6–13 group in behaviour).
     p.add_signal(Signal::new(0, 1.0, &index.vector(7), SignalSource::Item("i7".into())).unwrap())
         .unwrap();
-    p.mark_touched("i7");
+    p.mark_seen("i7");
     let ranker = Ranker::new(&index);
     assert!(ranker.fold_in(&p).is_some());
     let collab_only = RankOptions {
@@ -487,7 +487,7 @@ fn liked_items_pull_up_what_people_also_liked_and_say_so() {
         .iter()
         .find(|w| w.kind == ReasonKind::Collaborative)
         .expect("a collaborative reason");
-    assert_eq!(because.feedback, "people who liked Item 7 also liked this");
+    assert_eq!(because.evidence, "people who liked Item 7 also liked this");
     assert_eq!(because.item.as_deref(), Some("i7"));
     let top = |k: usize| {
         let opts = RankOptions {
@@ -623,7 +623,7 @@ mod properties {
                     p.add_signal(Signal::new(t as i64, *w, &dir(*axis, *tilt), SignalSource::Said("s".into())).unwrap()).unwrap();
                 }
             }
-            for t in &touched { p.mark_touched(&format!("i{t}")); }
+            for t in &touched { p.mark_seen(&format!("i{t}")); }
             let category = if even { "even" } else { "odd" };
             let opts = RankOptions {
                 k, alpha,
@@ -637,7 +637,7 @@ mod properties {
                 let item = index.item(x.index).unwrap();
                 prop_assert_eq!(item.category.as_deref(), Some(category));
                 prop_assert!(f64::from(item.price.unwrap()) >= min_price);
-                prop_assert!(!p.touched().contains(&x.id));
+                prop_assert!(!p.seen().contains(&x.id));
                 prop_assert!(seen.insert(x.id.clone()), "repeated {}", x.id);
                 prop_assert!(x.score.is_finite());
                 if n > 0 { prop_assert!(r[n - 1].score >= x.score); }
@@ -645,7 +645,7 @@ mod properties {
             // Every eligible item that is missing scores no higher than the last returned.
             let eligible = (0..16).filter(|&i| {
                 let it = index.item(i).unwrap();
-                it.category.as_deref() == Some(category) && f64::from(it.price.unwrap()) >= min_price && !p.touched().contains(&it.id)
+                it.category.as_deref() == Some(category) && f64::from(it.price.unwrap()) >= min_price && !p.seen().contains(&it.id)
             }).count();
             prop_assert_eq!(r.len(), k.min(eligible));
         }
