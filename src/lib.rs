@@ -69,5 +69,6 @@ pub use feedback::{read_events, Event, Feedback, FeedbackKind};
 pub use index::CatalogueIndex;
 pub use isa::MAX_ISA_VAR;
 pub use profile::{IntentProfile, ProfileSettings, Rejection};
+pub use ranker::{AttributeFilter, Boost, BoostTarget, Effect, NumericRange, Reason, ReasonKind};
 pub use ranker::{Filters, RankOptions, Ranker, Recommendation, Scene};
 pub use recommender::Recommender;
