@@ -620,7 +620,14 @@ fn recommend_lists_k_items_each_with_its_reasons() {
         "{text}"
     );
     assert!(
-        lines.last().unwrap().starts_with("recorded 3 events in "),
+        lines
+            .last()
+            .unwrap()
+            .starts_with("newest event \u{2192} list: ")
+            && lines
+                .last()
+                .unwrap()
+                .contains("; all 3 events recorded in "),
         "{text}"
     );
 

@@ -17,7 +17,7 @@ use localrec::{
 };
 use serde::Serialize;
 
-use super::{load_encoder, read_file, CliError};
+use super::{io_error, load_encoder, open_input, read_file, CliError};
 
 /// Characters of a title shown in the human output (the JSON has it whole).
 const TITLE_CHARS: usize = 48;
@@ -34,7 +34,7 @@ pub struct RecommendArgs {
     /// Model bundle (default: $LOCALREC_MODEL, else models/build/minilm-l6-v2-int8.lrm).
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Events JSONL (the `eval` format), recorded in file order; `-` reads stdin.
+    /// Events JSONL (the `eval` format; optionally .gz), recorded in file order; `-` reads stdin.
     /// Omitted or empty: the cold-start list.
     #[arg(long, value_name = "FILE")]
     feedback: Option<PathBuf>,
@@ -273,11 +273,24 @@ pub fn run(args: RecommendArgs) -> Result<(), CliError> {
             context: "cannot write JSON".into(),
             source: std::io::Error::other(e),
         })?;
-        println!("{text}");
+        emit(&format!("{text}\n"))
     } else {
-        print!("{}", human(&rec, &visit, &results, &timings));
+        emit(&human(&rec, &visit, &results, &timings))
     }
-    Ok(())
+}
+
+/// Writes `text` to stdout; a reader that went away (`| head`) is not an error.
+fn emit(text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
+            context: "cannot write to stdout".into(),
+            source: e,
+        }
+        .into()),
+        _ => Ok(()),
+    }
 }
 
 fn millis(since: Instant) -> f64 {
@@ -304,7 +317,11 @@ fn read_visit(path: Option<&Path>, user: Option<&str>) -> Result<Visit, CliError
             })?;
         ("stdin".to_string(), bytes)
     } else {
-        (path.display().to_string(), read_file(path)?)
+        let mut bytes = Vec::new();
+        open_input(path)?
+            .read_to_end(&mut bytes)
+            .map_err(io_error(path))?;
+        (path.display().to_string(), bytes)
     };
     let events =
         localrec::read_events(bytes.as_slice()).map_err(|source| RecommendError::Events {
@@ -322,12 +339,13 @@ fn read_visit(path: Option<&Path>, user: Option<&str>) -> Result<Visit, CliError
     if lines.len() != events.len() {
         lines = (1..=events.len()).collect();
     }
-    let mut users: Vec<&str> = Vec::new();
-    for e in &events {
-        if !users.contains(&e.user.as_str()) {
-            users.push(&e.user);
-        }
-    }
+    // Users in the order they first appear (a store's file may hold many).
+    let mut seen = std::collections::HashSet::new();
+    let users: Vec<&str> = events
+        .iter()
+        .map(|e| e.user.as_str())
+        .filter(|u| seen.insert(*u))
+        .collect();
     let named = |users: &[&str]| {
         let mut names: Vec<String> = users
             .iter()
@@ -766,17 +784,21 @@ fn human(
     let _ = if events == 0 {
         writeln!(
             out,
-            "ranked {} items in {:.1} ms (model and index loaded in {:.0} ms)",
+            "{} items ranked in {:.1} ms; model and index loaded in {:.0} ms",
             rec.index().len(),
             timings.rank,
             timings.load
         )
     } else {
+        let all = if events > 1 {
+            format!("; all {events} events recorded in {:.1} ms", timings.record)
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "recorded {events} event{} in {:.1} ms (the newest in {:.1} ms), ranked {} items in {:.1} ms (model and index loaded in {:.0} ms)",
-            if events == 1 { "" } else { "s" },
-            timings.record,
+            "newest event \u{2192} list: {:.1} ms (recorded in {:.1} ms, {} items ranked in {:.1} ms){all}; model and index loaded in {:.0} ms",
+            timings.record_newest + timings.rank,
             timings.record_newest,
             rec.index().len(),
             timings.rank,
