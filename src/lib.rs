@@ -50,6 +50,9 @@ pub use rec::collab::{Blend, CollabModel, UserFactors};
 pub use rec::feedback::{read_events, Event, Feedback, FeedbackKind};
 pub use rec::index::CatalogueIndex;
 pub use rec::profile::{IntentProfile, ProfileSettings, Rejection};
-pub use rec::ranker::{Filters, RankOptions, Ranker, Recommendation, Scene};
+pub use rec::ranker::{
+    AttributeFilter, Boost, BoostTarget, Effect, Filters, NumericRange, RankOptions, Ranker,
+    Reason, ReasonKind, Recommendation, Scene,
+};
 pub use rec::recommender::Recommender;
 pub use util::error::{Error, FileKind, Result};

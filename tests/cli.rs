@@ -498,3 +498,431 @@ fn index_build_learns_from_interactions_and_reports_unknown_items() {
         "{text}"
     );
 }
+
+/// The shop fixture indexed with the tiny model: (temp dir, bundle, index).
+fn tiny_shop() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = tiny_bundle_file(dir.path());
+    let catalogue = common::root().join("tests/fixtures/shop.jsonl");
+    let index = dir.path().join("shop.lri");
+    let out = localrec(
+        &[
+            "index",
+            "build",
+            "--model",
+            bundle.to_str().unwrap(),
+            "--catalogue",
+            catalogue.to_str().unwrap(),
+            "-o",
+            index.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (dir, bundle, index)
+}
+
+/// `localrec recommend --model BUNDLE --index INDEX …extra`, `stdin` on stdin.
+fn recommend(
+    bundle: &std::path::Path,
+    index: &std::path::Path,
+    extra: &[&str],
+    stdin: &[u8],
+) -> Output {
+    let mut args = vec![
+        "recommend",
+        "--model",
+        bundle.to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    localrec(&args, stdin)
+}
+
+/// [`recommend`] with `--json`, which must succeed: the parsed document.
+fn recommend_json(
+    bundle: &std::path::Path,
+    index: &std::path::Path,
+    extra: &[&str],
+) -> serde_json::Value {
+    let mut args = extra.to_vec();
+    args.push("--json");
+    let out = recommend(bundle, index, &args, b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.trim_end().lines().count(), 1, "one JSON document");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn ids(doc: &serde_json::Value) -> Vec<String> {
+    doc["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A wish, a like and a "not interested", in the events format.
+const VISIT: &str = concat!(
+    r#"{"user": "u1", "ts": 1700000000, "text": "a good long war story"}"#,
+    "\n\n",
+    r#"{"user": "u1", "ts": 1700000100, "item": "war1", "kind": "like"}"#,
+    "\n",
+    r#"{"user": "u1", "ts": 1700000200, "item": "com1", "kind": "not_interested"}"#,
+    "\n"
+);
+
+#[test]
+fn recommend_lists_k_items_each_with_its_reasons() {
+    let (dir, bundle, index) = tiny_shop();
+    let events = dir.path().join("visit.jsonl");
+    std::fs::write(&events, VISIT).unwrap();
+    let out = recommend(
+        &bundle,
+        &index,
+        &["--feedback", events.to_str().unwrap(), "--k", "4"],
+        b"",
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "top 4 for `u1` after 3 events", "{text}");
+    let items: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with(' ') && l.contains(". "))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(items.len(), 4, "{text}");
+    for (rank, &at) in items.iter().enumerate() {
+        assert!(lines[at].starts_with(&format!("{}. ", rank + 1)), "{text}");
+        let reason = lines[at + 1].trim_start();
+        assert!(
+            lines[at + 1].starts_with("    ") && reason.starts_with("+ because you"),
+            "item {} has no reason under it: {text}",
+            rank + 1
+        );
+    }
+    assert!(
+        text.contains("because you liked \u{201c}Fields of Fire\u{201d}")
+            && text.contains("because you said \u{201c}a good long war story\u{201d}"),
+        "{text}"
+    );
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("newest event \u{2192} list: ")
+            && lines
+                .last()
+                .unwrap()
+                .contains("; all 3 events recorded in "),
+        "{text}"
+    );
+
+    // The same with --json: the library's recommendations, whole.
+    let doc = recommend_json(
+        &bundle,
+        &index,
+        &["--feedback", events.to_str().unwrap(), "--k", "4"],
+    );
+    assert_eq!(doc["user"], "u1");
+    assert_eq!(doc["events"], 3);
+    assert_eq!(doc["coldStart"], false);
+    assert_eq!(doc["now"], 1700000200, "ranked as of the newest event");
+    let recs = doc["recommendations"].as_array().unwrap();
+    assert_eq!(recs.len(), 4);
+    for r in recs {
+        let why = r["why"].as_array().unwrap();
+        assert!(!why.is_empty(), "{r}");
+        for w in why {
+            assert!(
+                w["kind"].is_string()
+                    && w["effect"].is_string()
+                    && w["evidence"].is_string()
+                    && w["weight"].is_number(),
+                "{w}"
+            );
+        }
+        assert!(r["score"].is_number() && r["title"].is_string());
+    }
+    for stage in ["load", "record", "recordNewest", "rank"] {
+        assert!(doc["ms"][stage].as_f64().unwrap() >= 0.0, "{stage}");
+    }
+    let listed = ids(&doc);
+    assert!(
+        !listed.contains(&"war1".to_string()),
+        "a liked item is seen"
+    );
+
+    // From stdin, the same list.
+    let out = recommend(
+        &bundle,
+        &index,
+        &["--feedback", "-", "--k", "4", "--json"],
+        VISIT.as_bytes(),
+    );
+    assert!(out.status.success());
+    let piped: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ids(&piped), listed);
+}
+
+#[test]
+fn recommend_never_shows_a_not_interested_item() {
+    let (dir, bundle, index) = tiny_shop();
+    let events = dir.path().join("visit.jsonl");
+    std::fs::write(&events, VISIT).unwrap();
+    // Every item of the catalogue (22) but the two acted on.
+    let doc = recommend_json(
+        &bundle,
+        &index,
+        &["--feedback", events.to_str().unwrap(), "--k", "22"],
+    );
+    let listed = ids(&doc);
+    assert_eq!(listed.len(), 20, "{listed:?}");
+    assert!(!listed.contains(&"com1".to_string()), "{listed:?}");
+    // Without that event, it is listed.
+    let no_nope: String = VISIT.lines().take(3).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&events, no_nope).unwrap();
+    let listed = ids(&recommend_json(
+        &bundle,
+        &index,
+        &["--feedback", events.to_str().unwrap(), "--k", "22"],
+    ));
+    assert!(listed.contains(&"com1".to_string()), "{listed:?}");
+}
+
+#[test]
+fn recommend_without_feedback_is_the_cold_start_list() {
+    let (dir, bundle, index) = tiny_shop();
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "\n").unwrap();
+    for extra in [vec![], vec!["--feedback", empty.to_str().unwrap()]] {
+        let mut args = extra.clone();
+        args.extend(["--k", "3"]);
+        let out = recommend(&bundle, &index, &args, b"");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "{extra:?}");
+        assert!(
+            text.starts_with("cold start (no feedback): the 3 most popular items\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches("+ popular").count(), 3, "{text}");
+        let doc = recommend_json(&bundle, &index, &args);
+        assert_eq!(doc["coldStart"], true);
+        // The most popular items of the fixture, most popular first.
+        assert_eq!(ids(&doc), ["war1", "com1", "cook1"]);
+    }
+}
+
+#[test]
+fn recommend_filters_restrict_the_list() {
+    let (dir, bundle, index) = tiny_shop();
+    let events = dir.path().join("visit.jsonl");
+    std::fs::write(&events, VISIT).unwrap();
+    let feedback = events.to_str().unwrap();
+    let sorted = |filters: &[&str]| {
+        let mut args = vec!["--feedback", feedback, "--k", "22"];
+        for f in filters {
+            args.extend(["--filter", f]);
+        }
+        let mut listed = ids(&recommend_json(&bundle, &index, &args));
+        listed.sort();
+        listed
+    };
+    assert_eq!(
+        sorted(&["category=cooking"]),
+        ["cook1", "cook2", "cook3", "cook4"]
+    );
+    // Category names are matched without case; two categories: either.
+    assert_eq!(
+        sorted(&["category=Documentary", "category=garden"]),
+        ["doc1", "doc2", "garden1"]
+    );
+    assert_eq!(sorted(&["price<=10"]), ["cook1", "cook2", "cook3", "cook4"]);
+    assert_eq!(sorted(&["price=11..14"]), ["bike1", "bike2", "bike3"]);
+    // Two bounds on one attribute both hold; filters of different kinds too.
+    assert_eq!(
+        sorted(&["year>=2014", "year<=2017"]),
+        ["book1", "book2", "doc1", "doc2"]
+    );
+    assert_eq!(
+        sorted(&["year=2014..2017", "price>=27"]),
+        ["book1", "book2", "doc2"]
+    );
+    assert_eq!(sorted(&["year=2010"]), ["war3"]);
+    assert_eq!(
+        sorted(&["category=film", "exclude=war2"]),
+        ["com2", "com3", "war3"],
+        "liked war1 and not-interested com1 stay out"
+    );
+}
+
+#[test]
+fn recommend_scene_boosts_and_says_so() {
+    let (dir, bundle, index) = tiny_shop();
+    let events = dir.path().join("visit.jsonl");
+    std::fs::write(&events, VISIT).unwrap();
+    let scene =
+        r#"{"name": "kitchen", "boosts": [{"target": {"category": "cooking"}, "factor": 10}]}"#;
+    let doc = recommend_json(
+        &bundle,
+        &index,
+        &[
+            "--feedback",
+            events.to_str().unwrap(),
+            "--k",
+            "4",
+            "--scene",
+            scene,
+        ],
+    );
+    let mut listed = ids(&doc);
+    listed.sort();
+    assert_eq!(listed, ["cook1", "cook2", "cook3", "cook4"]);
+    for r in doc["recommendations"].as_array().unwrap() {
+        assert!(
+            r["why"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w["kind"] == "scene" && w["evidence"] == "scene: kitchen"),
+            "{r}"
+        );
+    }
+    // A built-in scene name is accepted (the fixture has none of its tags).
+    let out = recommend(&bundle, &index, &["--scene", "date", "--k", "2"], b"");
+    assert!(out.status.success());
+    let out = recommend(&bundle, &index, &["--scene", "picnic"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_line(&out).contains("invalid --scene `picnic`"));
+}
+
+#[test]
+fn recommend_needs_a_user_when_the_file_holds_several() {
+    let (dir, bundle, index) = tiny_shop();
+    let events = dir.path().join("store.jsonl");
+    let mut lines = String::from(VISIT);
+    for u in ["u2", "u3", "u4", "u5", "u6", "u7"] {
+        lines.push_str(&format!(
+            "{{\"user\": \"{u}\", \"ts\": 1700000300, \"item\": \"cook1\", \"kind\": \"like\"}}\n"
+        ));
+    }
+    std::fs::write(&events, lines).unwrap();
+    let feedback = events.to_str().unwrap();
+    let out = recommend(&bundle, &index, &["--feedback", feedback], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let line = stderr_line(&out);
+    assert!(
+        line.contains(
+            "holds the events of 7 users (`u1`, `u2`, `u3`, `u4`, `u5`, …): pick one with --user"
+        ),
+        "{line}"
+    );
+    // --user picks one: u2 liked cook1 and nothing else.
+    let doc = recommend_json(&bundle, &index, &["--feedback", feedback, "--user", "u2"]);
+    assert_eq!(doc["user"], "u2");
+    assert_eq!(doc["events"], 1);
+    assert!(!ids(&doc).contains(&"cook1".to_string()));
+    let doc = recommend_json(&bundle, &index, &["--feedback", feedback, "--user", "u1"]);
+    assert_eq!(doc["events"], 3);
+    let out = recommend(
+        &bundle,
+        &index,
+        &["--feedback", feedback, "--user", "u9"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let line = stderr_line(&out);
+    assert!(line.contains("no events of user `u9`"), "{line}");
+}
+
+#[test]
+fn recommend_bad_input_fails_with_one_line() {
+    let (dir, bundle, index) = tiny_shop();
+    let events = dir.path().join("visit.jsonl");
+    std::fs::write(&events, VISIT).unwrap();
+    let feedback = events.to_str().unwrap();
+    let fails = |args: &[&str], stdin: &[u8], says: &str| {
+        let out = recommend(&bundle, &index, args, stdin);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let line = stderr_line(&out);
+        assert!(line.starts_with("localrec: "), "{line}");
+        assert!(line.contains(says), "{args:?}: {line}");
+    };
+    // Malformed filters, and names the index does not have.
+    fails(
+        &["--filter", "price<=cheap"],
+        b"",
+        "invalid --filter `price<=cheap`: `cheap` is not a number",
+    );
+    fails(&["--filter", "price<20"], b"", "use <= or >=");
+    fails(&["--filter", "Drama"], b"", "invalid --filter `Drama`");
+    fails(
+        &["--filter", "category=Drama"],
+        b"",
+        "the index has no category `Drama` (it has: cooking, cycling",
+    );
+    fails(
+        &["--filter", "lang=fr"],
+        b"",
+        "the index has no attribute `lang` (it has: year;",
+    );
+    fails(&["--filter", "exclude=nope"], b"", "no item `nope`");
+    // Events: a line that does not parse, an unknown item, with their lines.
+    fails(
+        &["--feedback", "-"],
+        b"{\"user\": \"u1\", \"ts\": 1, \"text\": \"war\"}\n{\"user\": \"u1\", \"text\": \"x\"}\n",
+        "stdin: events line 2: missing `ts`",
+    );
+    fails(
+        &["--feedback", "-"],
+        b"\n{\"user\": \"u1\", \"ts\": 1, \"item\": \"gone\", \"kind\": \"like\"}\n",
+        "stdin: events line 2: item `gone` is not in the catalogue index",
+    );
+    fails(
+        &["--feedback", "/nonexistent/events.jsonl"],
+        b"",
+        "cannot read /nonexistent/events.jsonl",
+    );
+    fails(&["--feedback", feedback, "--k", "0"], b"", "invalid k");
+    // Index files: missing, not an index.
+    let out = localrec(
+        &[
+            "recommend",
+            "--model",
+            bundle.to_str().unwrap(),
+            "--index",
+            "/nonexistent/shop.lri",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(stderr_line(&out).contains("cannot read /nonexistent/shop.lri"));
+    let junk = dir.path().join("junk.lri");
+    std::fs::write(&junk, b"not an index, only some bytes long enough").unwrap();
+    let out = recommend(&bundle, &junk, &[], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let line = stderr_line(&out);
+    assert!(
+        line.contains("cannot load index") && line.contains("not a localrec catalogue index"),
+        "{line}"
+    );
+}

@@ -7,6 +7,7 @@ mod eval;
 mod index;
 mod intent;
 mod model;
+mod recommend;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,7 +21,7 @@ pub const DEFAULT_BUNDLE: &str = "models/build/minilm-l6-v2-int8.lrm";
 #[command(
     name = "localrec",
     version,
-    about = "On-device recommender: model bundles, embeddings"
+    about = "On-device recommender: model bundles, embeddings, catalogue indexes, recommendations, evaluation"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -44,6 +45,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// The intent benchmark: does feedback text move the top 10 as meant?
     IntentBench(intent::IntentBenchArgs),
+    /// Recommend: a visitor's feedback (events JSONL) → the top k items, with why.
+    Recommend(recommend::RecommendArgs),
 }
 
 /// A CLI failure: a library error, or one with the file it concerns.
@@ -61,6 +64,9 @@ pub enum CliError {
         #[source]
         source: localrec::Error,
     },
+    /// A `localrec recommend` failure (a file, a user, a filter or a scene).
+    #[error(transparent)]
+    Recommend(#[from] recommend::RecommendError),
 }
 
 /// Runs the CLI and turns any error into a one-line message and exit code 1.
@@ -73,6 +79,7 @@ pub fn run() -> ExitCode {
         Command::Convert(cmd) => convert::run(cmd),
         Command::Eval(args) => eval::run(args),
         Command::IntentBench(args) => intent::run(args),
+        Command::Recommend(args) => recommend::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
