@@ -1,7 +1,6 @@
 //! The human output: a heading, what the list keeps out, one line per item
 //! with its reasons in words below, and the timings.
 
-
 use localrec::{Effect, Error, Reason, ReasonKind, Recommendation, Recommender};
 
 use super::visit::Visit;
