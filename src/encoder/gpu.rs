@@ -1,6 +1,6 @@
 //! The int8 encoder's transformer layers on the GPU.
 //!
-//! The same weights as [`crate::encoder::int8::Int8Bert`] (int8 with one scale per
+//! The same weights as the CPU's int8 forward (`encoder::int8`) (int8 with one scale per
 //! 32 inputs, dequantised in the shader), uploaded once. A batch's texts lie
 //! end to end as one `[tokens, hidden]` matrix, as on the CPU: the CPU does the
 //! embedding lookup and its LayerNorm (a table read), the GPU runs every layer

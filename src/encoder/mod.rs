@@ -2,7 +2,7 @@
 //!
 //! Pipeline: [`TextTokenizer`] → BERT forward → mean over the real tokens →
 //! L2 normalisation, as sentence-transformers computes all-MiniLM-L6-v2
-//! embeddings. Int8 bundles run on the int8 SIMD forward ([`crate::encoder::int8`]),
+//! embeddings. Int8 bundles run on the int8 SIMD forward (`encoder::int8`),
 //! which lays a batch's texts end to end with no padding at all; f32 bundles
 //! (the reference) run on candle's f32 kernels over padded batches. Batches are
 //! planned by length (texts sorted, grouped under a token budget) either way;

@@ -13,7 +13,7 @@
 //! | 32 | … | payload |
 //!
 //! The payload (versions 2 and 3) is the GGUF container's length (8 bytes),
-//! the GGUF container, then the coded section ([`crate::model::coded_tensors`]);
+//! the GGUF container, then the coded section (`model::coded_tensors`);
 //! version 3 may leave all-zero rows out of it. Versions 1 (the GGUF
 //! container alone) and 2 are still read.
 //!
@@ -22,7 +22,7 @@
 //! (`int8` or `f32`), `localrec.model_id` (a fingerprint of the source
 //! weights) and `localrec.coded` (the coded section's directory), from
 //! version 3 `localrec.vocab` (the word-piece vocabulary, one token per line,
-//! taken out of `tokenizer.json`: [`crate::model::stored_tokenizer`]), and the
+//! taken out of `tokenizer.json`: `model::stored_tokenizer`), and the
 //! tensors under their Hugging Face `BertModel` names. Linear weights and the
 //! position table are `Q8_0` (int8, one f16 scale per 32 values) and the
 //! word-embedding table `Q5_1` (5-bit, an f16 scale and minimum per 32 values)

@@ -17,7 +17,7 @@
 //! Kernels: wasm32 simd128 (`i32x4.dot_i16x8_s`), x86-64 AVX2
 //! (`vpmaddwd`, chosen at run time), and a portable loop. All three compute
 //! the same integer sums, so they agree to the last f32 rounding. Rows are
-//! processed in cache blocks of [`ROW_BLOCK`]: one panel's weights stay in L1
+//! processed in cache blocks of `ROW_BLOCK` rows: one panel's weights stay in L1
 //! while every row tile of the block streams past them.
 //!
 //! That is the [`Scheme::Wide`] product. The relaxed-SIMD wasm build runs

@@ -128,7 +128,7 @@ impl ActivationMoments {
     /// count so that long and short texts weigh the same.
     ///
     /// The result is the same to the bit for any `threads` and any CPU: the
-    /// forward is fixed-order f32 ([`probe`]), each text's moments are
+    /// forward is fixed-order f32 (module `probe`), each text's moments are
     /// added in text order, and threads split texts (forward) or rows of the
     /// moment (sums), never the terms of one sum.
     pub fn collect(

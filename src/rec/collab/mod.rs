@@ -2,10 +2,12 @@
 //! on the store's aggregate events (public catalogue data, no visitor's data),
 //! what the device needs to fold a visitor in, and the learned blend weights.
 //!
-//! - [`als`]: implicit-feedback ALS training (native, all cores);
+//! - [`factors`]: item factors and the settings they were trained with;
 //! - [`foldin`]: the on-device user solve against fixed item factors;
-//! - [`blend`]: learning the text / collaborative / popularity weights on held-out users;
 //! - this module: [`CollabModel`], its int8 storage and its index section.
+//!
+//! Training the factors (`offline::als`) and learning the blend weights
+//! (`offline::blend`) run offline.
 //!
 //! Section layout (inside a version-2 catalogue index, tag `COLB`, section
 //! version 1): `k u32, items u32, λ f32, α f32, blend 3×f32 (text,
@@ -13,7 +15,7 @@
 //! items × k int8 factors`. The Gram is of the *quantised* factors, so the
 //! device solves exactly against what it scores with.
 
-mod factors;
+pub mod factors;
 pub mod foldin;
 pub(crate) mod linalg;
 

@@ -10,10 +10,10 @@
 //! cycling gets both, not their mean.
 //!
 //!
-//! - [`signal`]: what one piece of feedback becomes (a signal and its source);
-//! - [`directions`]: signals grouped into interests, negatives and rejections
+//! - `signal`: what one piece of feedback becomes (a signal and its source);
+//! - `directions`: signals grouped into interests, negatives and rejections
 //!   at ranking time;
-//! - [`bytes`]: the profile's file format.
+//! - `bytes`: the profile's file format.
 
 mod bytes;
 mod directions;

@@ -142,7 +142,7 @@ impl<'a> Ranker<'a> {
         Ok(self)
     }
 
-    /// Grounds concepts in the catalogue's facet names too ([`ConceptMatch`]),
+    /// Grounds concepts in the catalogue's facet names too ([`crate::rec::concept::ConceptMatch`]),
     /// not only in its items (the [`crate::rec::recommender::Recommender`] embeds them).
     pub fn with_facet_names(mut self, names: &'a FacetNames) -> Self {
         self.facet_names = Some(names);

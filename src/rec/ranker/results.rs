@@ -39,7 +39,7 @@ pub struct Reason {
     /// Up or down.
     pub effect: Effect,
     /// The evidence in words: the user's words, an item title, "people who liked X
-    /// also liked this", "popular", "scene: <name>", or what a rejection keeps out.
+    /// also liked this", "popular", "scene: NAME", or what a rejection keeps out.
     pub evidence: String,
     /// The item the evidence is about, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
