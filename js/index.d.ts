@@ -40,7 +40,35 @@ export interface CreateOptions {
   backend?: "auto" | "gpu" | "cpu";
   /** Called when a GPU fault moved scoring to the CPU (results are unaffected). */
   onBackendChange?: (change: BackendChange) => void;
+  /** Called when the worker died (pending calls rejected with `WorkerCrashed`); the next call
+   * starts a new one from cache with the stored profile, unless the caller supplied `worker`. */
+  onCrash?: (crash: Crash) => void;
 }
+
+export interface Crash {
+  reason: string;
+  /** False when the worker was the caller's (`CreateOptions.worker`): create a new LocalRec. */
+  restarts: boolean;
+}
+
+/**
+ * The `name` of every `Error` a LocalRec call rejects with:
+ * - "InvalidInput": an argument out of range or malformed (bad rating, unknown option, bad k);
+ * - "UnknownItem": an item id the catalogue does not have;
+ * - "Corrupt": bytes that are not a valid model bundle, catalogue index or profile;
+ * - "UnsupportedVersion": a file written by a newer localrec;
+ * - "ModelMismatch": a catalogue or profile made with another model;
+ * - "Compute", "Gpu", "Io": the model, the GPU or storage failed;
+ * - "Terminated": `terminate()` was called (pending and later calls);
+ * - "WorkerCrashed": the worker died or the engine trapped during the call (the next call restarts it);
+ * - "MessageError": a message between page and worker could not be read;
+ * - "UnknownOperation", "NotInitialised", "Internal": a bug in the caller or in localrec.
+ * Network and other browser failures keep the browser's own error names (e.g. "TypeError").
+ */
+export type LocalRecErrorName =
+  | "InvalidInput" | "UnknownItem" | "Corrupt" | "UnsupportedVersion" | "ModelMismatch"
+  | "Compute" | "Gpu" | "Io" | "Terminated" | "WorkerCrashed" | "MessageError"
+  | "UnknownOperation" | "NotInitialised" | "Internal";
 
 export interface BackendChange {
   backend: "gpu" | "cpu-simd";
@@ -150,5 +178,9 @@ export declare class LocalRec extends EventTarget {
   exportProfile(): Promise<Uint8Array>;
   importProfile(bytes: Uint8Array | ArrayBuffer): Promise<ProfileSummary>;
   clearProfile(): Promise<ProfileSummary>;
+  /** For resilience tests: "crash" kills the worker with this call pending, "trap" fails it as a
+   * wasm trap would; the call rejects with `WorkerCrashed` and the next call restarts the worker. */
+  injectFault(kind: "crash" | "trap"): Promise<never>;
+  /** Stops the worker; pending and later calls reject with a `Terminated` error. */
   terminate(): void;
 }

@@ -7,62 +7,127 @@
 //   await rec.feedback({ text: "too long, I want something short and funny" });
 //   const top = await rec.recommend({ k: 10, diversity: 0.3 });
 
+/** An `Error` with a stable `name` to branch on (see index.d.ts: `LocalRecErrorName`). */
+function namedError(name, message) {
+  const e = new Error(message);
+  e.name = name;
+  return e;
+}
+
 export class LocalRec extends EventTarget {
-  #worker;
+  #worker = null;
+  #spawn;
   #pending = new Map();
   #next = 1;
   #info;
+  #initArgs;
+  #restarting = null;
+  #terminated = false;
 
   /** Starts the worker, downloads (or reads from cache) the model and catalogue, restores the profile. */
   static async create(options = {}) {
-    const { model, catalogue, onProgress, onWarning, onBackendChange, worker, wasm, wasmRelaxed, simd = "auto", backend = "auto" } = options;
-    const w = worker ?? new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-    const rec = new LocalRec(w);
+    const { model, catalogue, onProgress, onWarning, onBackendChange, onCrash, worker, wasm, wasmRelaxed, simd = "auto", backend = "auto" } = options;
+    // A worker we start ourselves can be started again after a crash; one the caller gave cannot.
+    const spawn = worker ? null : () => new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    const rec = new LocalRec(worker ?? spawn(), spawn);
     if (onProgress) rec.addEventListener("progress", (e) => onProgress(e.detail));
     if (onWarning) rec.addEventListener("warning", (e) => onWarning(e.detail));
     if (onBackendChange) rec.addEventListener("backendchange", (e) => onBackendChange(e.detail));
+    if (onCrash) rec.addEventListener("crash", (e) => onCrash(e.detail));
     // Relative URLs mean relative to the page, not to the worker's script.
     const base = globalThis.document?.baseURI ?? globalThis.location?.href;
     const absolute = (u) => (typeof u === "string" || u instanceof URL ? new URL(u, base).href : u);
+    rec.#initArgs = {
+      model: absolute(model),
+      catalogue: absolute(catalogue),
+      wasm: wasm && absolute(wasm),
+      wasmRelaxed: wasmRelaxed && absolute(wasmRelaxed),
+      simd,
+      backend,
+    };
     try {
-      rec.#info = await rec.#call("init", {
-        model: absolute(model),
-        catalogue: absolute(catalogue),
-        wasm: wasm && absolute(wasm),
-        wasmRelaxed: wasmRelaxed && absolute(wasmRelaxed),
-        simd,
-        backend,
-      });
+      rec.#info = await rec.#send("init", rec.#initArgs);
     } catch (e) {
-      w.terminate();
+      rec.terminate();
       throw e;
     }
     return rec;
   }
 
-  constructor(worker) {
+  constructor(worker, spawn = null) {
     super();
+    this.#spawn = spawn;
+    this.#attach(worker);
+  }
+
+  #attach(worker) {
     this.#worker = worker;
     worker.onmessage = ({ data }) => {
       if (data?.event) {
         if (data.event === "backendchange" && this.#info) this.#info.backend = data.detail.backend;
+        if (data.event === "messageerror") {
+          this.#failPending(namedError("MessageError", "the worker could not read a request"));
+          return;
+        }
         this.dispatchEvent(new CustomEvent(data.event, { detail: data.detail }));
         return;
       }
       const p = this.#pending.get(data?.id);
       if (!p) return;
       this.#pending.delete(data.id);
-      if ("error" in data) p.reject(new Error(data.error));
-      else p.resolve(data.result);
+      if ("error" in data) {
+        const { name = "Error", message = String(data.error) } = data.error ?? {};
+        p.reject(namedError(name, message));
+        // A trap leaves the wasm instance unusable: the worker has closed itself.
+        if (name === "WorkerCrashed") this.#crashed(message);
+      } else p.resolve(data.result);
     };
     worker.onerror = (e) => {
-      const err = new Error(`localrec worker failed: ${e.message ?? e}`);
-      for (const p of this.#pending.values()) p.reject(err);
-      this.#pending.clear();
+      e.preventDefault?.();
+      this.#crashed(`the worker failed: ${e.message ?? e}`);
     };
+    worker.onmessageerror = () => this.#failPending(namedError("MessageError", "an answer from the worker could not be read"));
   }
 
-  #call(op, ...args) {
+  /** The worker died: every pending call fails, and the next call starts a new one. */
+  #crashed(reason) {
+    if (!this.#worker) return;
+    this.#worker.terminate();
+    this.#worker = null;
+    this.#failPending(namedError("WorkerCrashed", reason));
+    this.dispatchEvent(new CustomEvent("crash", { detail: { reason, restarts: this.#spawn !== null } }));
+  }
+
+  #failPending(error) {
+    for (const p of this.#pending.values()) p.reject(error);
+    this.#pending.clear();
+  }
+
+  /** A live worker: after a crash, a new one loaded from cache with the stored profile. */
+  async #ready() {
+    if (this.#terminated) throw namedError("Terminated", "this LocalRec was terminated");
+    if (this.#worker && !this.#restarting) return;
+    if (!this.#spawn) throw namedError("WorkerCrashed", "the worker crashed; it was the caller's, so create a new LocalRec");
+    this.#restarting ??= (async () => {
+      try {
+        if (!this.#worker) this.#attach(this.#spawn());
+        this.#info = await this.#send("init", this.#initArgs);
+      } finally {
+        this.#restarting = null;
+      }
+    })();
+    await this.#restarting;
+  }
+
+  async #call(op, ...args) {
+    await this.#ready();
+    return this.#send(op, ...args);
+  }
+
+  #send(op, ...args) {
+    // terminate() or a crash may have come between the caller's call and this send.
+    if (this.#terminated) return Promise.reject(namedError("Terminated", "LocalRec.terminate() was called"));
+    if (!this.#worker) return Promise.reject(namedError("WorkerCrashed", "the worker stopped before the call was sent"));
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
@@ -115,8 +180,17 @@ export class LocalRec extends EventTarget {
   clearProfile() {
     return this.#call("clearProfile");
   }
-  /** Stops the worker. */
+  /** For resilience tests: `"crash"` kills the worker while this call is pending, `"trap"`
+   * fails the call as a wasm trap would. Either way the call rejects with `WorkerCrashed` and
+   * the next call restarts the worker (from cache, with the stored profile). */
+  injectFault(kind) {
+    return this.#call("injectFault", kind);
+  }
+  /** Stops the worker; pending and later calls reject with a `Terminated` error. */
   terminate() {
-    this.#worker.terminate();
+    this.#terminated = true;
+    this.#worker?.terminate();
+    this.#worker = null;
+    this.#failPending(namedError("Terminated", "LocalRec.terminate() was called"));
   }
 }

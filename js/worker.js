@@ -3,7 +3,9 @@
 // the Cache API so a second visit needs no network), loads the wasm engine,
 // keeps the private profile in IndexedDB, and answers the page's requests.
 // Protocol: the page posts {id, op, args}; the worker answers {id, result} or
-// {id, error}, and posts {event, detail} for progress and warnings.
+// {id, error: {name, message}}, and posts {event, detail} for progress and warnings.
+// A wasm trap leaves the instance unusable: that call fails as `WorkerCrashed` and
+// the worker closes itself (the page starts a new one on the next call).
 import init, { Engine, simdLevel } from "../pkg/localrec.js";
 import { chooseSimd } from "./simd.js";
 import { download } from "./download.js";
@@ -17,6 +19,13 @@ let profileKey = null;
 let db = null; // null: profile kept in memory only
 
 const emit = (event, detail) => self.postMessage({ event, detail });
+
+/** An `Error` with a stable `name` (see index.d.ts: `LocalRecErrorName`). */
+function namedError(name, message) {
+  const e = new Error(message);
+  e.name = name;
+  return e;
+}
 
 /** Bytes of `url`, from the Cache API when there, else downloaded with progress and cached. */
 async function fetchCached(url, name, { fresh = false } = {}) {
@@ -111,7 +120,7 @@ async function loadEngine(model, catalogue) {
 const ops = {
   async init({ model, catalogue, wasm, wasmRelaxed, simd = "auto", backend = "auto" }) {
     if (typeof model !== "string" || typeof catalogue !== "string") {
-      throw new Error("LocalRec.create needs `model` and `catalogue` URLs (strings)");
+      throw namedError("InvalidInput", "LocalRec.create needs `model` and `catalogue` URLs (strings)");
     }
     // Literal URLs, so bundlers emit both builds.
     const build = chooseSimd(simd);
@@ -121,7 +130,7 @@ const ops = {
         : (wasm ?? new URL("../pkg/localrec_bg.wasm", import.meta.url));
     await init({ module_or_path: url });
     engine = await loadEngine(model, catalogue);
-    if (!["auto", "gpu", "cpu"].includes(backend)) throw new Error(`LocalRec.create: backend must be "auto", "gpu" or "cpu", not ${JSON.stringify(backend)}`);
+    if (!["auto", "gpu", "cpu"].includes(backend)) throw namedError("InvalidInput", `LocalRec.create: backend must be "auto", "gpu" or "cpu", not ${JSON.stringify(backend)}`);
     await engine.useGpu(backend);
     engine.takeBackendEvents();
     profileKey = `profile:${engine.modelId}:${engine.catalogueId}`;
@@ -180,14 +189,40 @@ const ops = {
   },
 };
 
+// Fault injection for the page's resilience tests (LocalRec.injectFault).
+const faults = {
+  // The worker dies with this call pending: an uncaught error, then nothing more.
+  crash() {
+    setTimeout(() => {
+      throw new Error("injected crash");
+    });
+    return new Promise(() => {});
+  },
+  trap() {
+    throw new WebAssembly.RuntimeError("unreachable (injected trap)");
+  },
+};
+ops.injectFault = (kind) => {
+  if (!Object.hasOwn(faults, kind)) throw namedError("InvalidInput", `injectFault: unknown fault ${JSON.stringify(kind)}`);
+  return faults[kind]();
+};
+
 self.onmessage = async ({ data }) => {
   const { id, op, args = [] } = data ?? {};
   try {
-    if (!(op in ops)) throw new Error(`unknown operation ${op}`);
-    if (op !== "init" && !engine) throw new Error("LocalRec is not initialised");
+    if (typeof op !== "string" || !Object.hasOwn(ops, op)) throw namedError("UnknownOperation", `unknown operation ${String(op)}`);
+    if (op !== "init" && !engine) throw namedError("NotInitialised", "LocalRec is not initialised");
+    if (!Array.isArray(args)) throw namedError("InvalidInput", "args must be an array");
     const result = await ops[op](...args);
     self.postMessage({ id, result });
   } catch (e) {
-    self.postMessage({ id, error: String(e?.message ?? e) });
+    if (e instanceof WebAssembly.RuntimeError) {
+      self.postMessage({ id, error: { name: "WorkerCrashed", message: `the engine trapped: ${e.message}` } });
+      self.close();
+      return;
+    }
+    self.postMessage({ id, error: { name: e?.name ?? "Error", message: String(e?.message ?? e) } });
   }
 };
+// A request that could not be read: its caller would wait forever, so say so.
+self.onmessageerror = () => emit("messageerror", {});

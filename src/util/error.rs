@@ -203,6 +203,43 @@ pub enum Error {
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, Error>;
 
+impl Error {
+    /// A stable name for the kind of failure, for callers that branch on it
+    /// rather than on the message: the JS bindings throw an `Error` with this
+    /// `name`. `Corrupt`: bytes that are not a valid bundle, index or profile;
+    /// `UnsupportedVersion`: a file from a newer writer; `ModelMismatch`: files
+    /// made with different models; `UnknownItem`: an id the catalogue lacks;
+    /// `InvalidInput`: any other input out of range or malformed; `Compute`,
+    /// `Gpu`, `Io`: the model, the GPU or the file system failed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Error::Truncated { .. }
+            | Error::BadMagic { .. }
+            | Error::ChecksumMismatch { .. }
+            | Error::Malformed { .. }
+            | Error::Container(_)
+            | Error::Metadata { .. }
+            | Error::Config(_)
+            | Error::MissingTensor(_)
+            | Error::TensorShape { .. }
+            | Error::TensorType { .. }
+            | Error::Tokenizer(_)
+            | Error::UnknownQuant(_) => "Corrupt",
+            Error::UnsupportedVersion { .. } => "UnsupportedVersion",
+            Error::ModelMismatch { .. } => "ModelMismatch",
+            Error::UnknownItem(_) => "UnknownItem",
+            Error::CatalogueLine { .. }
+            | Error::DuplicateItem { .. }
+            | Error::EventLine { .. }
+            | Error::InvalidInput { .. } => "InvalidInput",
+            Error::Compute(_) => "Compute",
+            #[cfg(feature = "gpu")]
+            Error::Gpu(_) => "Gpu",
+            Error::Io { .. } => "Io",
+        }
+    }
+}
+
 impl From<candle_core::Error> for Error {
     fn from(e: candle_core::Error) -> Self {
         Error::Compute(e.to_string())
@@ -239,4 +276,26 @@ pub enum GpuError {
     /// Inputs of the wrong shape.
     #[error("wrong shape for the GPU: {0}")]
     Shape(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_group_failures_by_what_a_caller_does_about_them() {
+        let corrupt = Error::Truncated {
+            kind: FileKind::Profile,
+            needed: 40,
+            available: 3,
+        };
+        assert_eq!(corrupt.name(), "Corrupt");
+        assert_eq!(Error::UnknownItem("x".into()).name(), "UnknownItem");
+        let bad = Error::InvalidInput {
+            what: "k",
+            reason: "0".into(),
+        };
+        assert_eq!(bad.name(), "InvalidInput");
+        assert_eq!(Error::Compute("nan".into()).name(), "Compute");
+    }
 }

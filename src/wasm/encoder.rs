@@ -5,9 +5,9 @@ use wasm_bindgen::prelude::*;
 
 #[cfg(feature = "gpu")]
 use super::gpu::{fault_named, gpu_context, preference_named};
-#[cfg(feature = "gpu")]
-use super::to_js_value;
 use super::{bytes_of, string_of, strings_of, to_js};
+#[cfg(feature = "gpu")]
+use super::{invalid, to_js_value};
 
 /// A sentence encoder running in this page or worker.
 #[wasm_bindgen(js_name = Encoder)]
@@ -21,7 +21,7 @@ impl JsEncoder {
     /// Validates a model bundle (magic, version, checksum, shapes) and loads it.
     pub fn load(
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] bytes: JsValue,
-    ) -> Result<JsEncoder, JsError> {
+    ) -> Result<JsEncoder, JsValue> {
         let bytes = bytes_of(&bytes)?;
         let inner = crate::Encoder::from_bytes(&bytes).map_err(to_js)?;
         Ok(JsEncoder {
@@ -62,7 +62,7 @@ impl JsEncoder {
     pub fn embed(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
-    ) -> Result<Float32Array, JsError> {
+    ) -> Result<Float32Array, JsValue> {
         let text = string_of(&text, "embed(text): text")?;
         let v = self.inner.embed(&text).map_err(to_js)?;
         Ok(Float32Array::from(v.as_slice()))
@@ -73,7 +73,7 @@ impl JsEncoder {
     pub fn embed_batch(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string[]")] texts: JsValue,
-    ) -> Result<Float32Array, JsError> {
+    ) -> Result<Float32Array, JsValue> {
         let texts = strings_of(&texts, "embedBatch(texts)")?;
         let out = self.inner.embed_batch(&texts).map_err(to_js)?;
         Ok(Float32Array::from(out.as_slice()))
@@ -84,7 +84,7 @@ impl JsEncoder {
     pub fn token_count(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
-    ) -> Result<u32, JsError> {
+    ) -> Result<u32, JsValue> {
         let text = string_of(&text, "tokenCount(text): text")?;
         let ids = self.inner.tokenizer().encode(&text).map_err(to_js)?;
         Ok(ids.len() as u32)
@@ -107,16 +107,13 @@ impl JsEncoder {
         wasm_bindgen_futures::future_to_promise(async move {
             let preference = preference_named(preference)?;
             let choice = match gpu_context(preference).await? {
-                Some(ctx) => inner
-                    .use_gpu(ctx, preference)
-                    .await
-                    .map_err(|e| JsValue::from(to_js(e)))?,
+                Some(ctx) => inner.use_gpu(ctx, preference).await.map_err(to_js)?,
                 None => {
                     inner.detach_gpu();
                     BackendChoice::CPU
                 }
             };
-            to_js_value(&choice).map_err(JsValue::from)
+            to_js_value(&choice)
         })
     }
 
@@ -126,27 +123,24 @@ impl JsEncoder {
     pub fn embed_batch_async(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string[]")] texts: JsValue,
-    ) -> Result<js_sys::Promise, JsError> {
+    ) -> Result<js_sys::Promise, JsValue> {
         let texts = strings_of(&texts, "embedBatchAsync(texts)")?;
         let inner = self.inner.clone();
         Ok(wasm_bindgen_futures::future_to_promise(async move {
-            let out = inner
-                .embed_batch_async(&texts)
-                .await
-                .map_err(|e| JsValue::from(to_js(e)))?;
+            let out = inner.embed_batch_async(&texts).await.map_err(to_js)?;
             Ok(Float32Array::from(out.as_slice()).into())
         }))
     }
 
     /// The paths in force: `{ single, batch }`, each `"gpu"` or `"cpu-simd"`.
     #[wasm_bindgen(getter)]
-    pub fn backend(&self) -> Result<JsValue, JsError> {
+    pub fn backend(&self) -> Result<JsValue, JsValue> {
         to_js_value(&self.inner.backend())
     }
 
     /// The attached adapter (`{ name, backend, deviceType, software, … }`), or null.
     #[wasm_bindgen(getter)]
-    pub fn adapter(&self) -> Result<JsValue, JsError> {
+    pub fn adapter(&self) -> Result<JsValue, JsValue> {
         match self.inner.gpu_context() {
             Some(ctx) => to_js_value(ctx.adapter()),
             None => Ok(JsValue::NULL),
@@ -155,19 +149,19 @@ impl JsEncoder {
 
     /// Backend events since the last call: `{ kind: "selected" | "fell-back", … }`.
     #[wasm_bindgen(js_name = takeBackendEvents)]
-    pub fn take_backend_events(&self) -> Result<JsValue, JsError> {
+    pub fn take_backend_events(&self) -> Result<JsValue, JsValue> {
         to_js_value(&self.inner.take_backend_events())
     }
 
     /// Arms a GPU fault for resilience tests: `"lose-device"` or
     /// `"fail-readback"`, striking after `after` more successful readbacks.
     #[wasm_bindgen(js_name = injectGpuFault)]
-    pub fn inject_gpu_fault(&self, kind: &str, after: u32) -> Result<(), JsError> {
+    pub fn inject_gpu_fault(&self, kind: &str, after: u32) -> Result<(), JsValue> {
         let fault = fault_named(kind, after)?;
         let ctx = self
             .inner
             .gpu_context()
-            .ok_or_else(|| JsError::new("injectGpuFault: no GPU attached"))?;
+            .ok_or_else(|| invalid("injectGpuFault: no GPU attached"))?;
         ctx.inject(fault);
         Ok(())
     }

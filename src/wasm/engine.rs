@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use super::dto::{Card, ItemView, ProfileView, SignalView};
 #[cfg(feature = "gpu")]
 use super::gpu::{fault_named, gpu_context, preference_named};
-use super::{bytes_of, now_seconds, string_of, to_js, to_js_value};
+use super::{bytes_of, invalid, now_seconds, string_of, to_js, to_js_value};
 
 /// A recommender running in this page or worker: the encoder, one catalogue
 /// index and the user's private profile. The npm package's worker drives it.
@@ -22,12 +22,11 @@ pub struct Engine {
 }
 
 /// Ranking options from JS (`undefined`/`null`: the defaults; `now` 0: the clock).
-pub(super) fn rank_options(options: JsValue, call: &str) -> Result<crate::RankOptions, JsError> {
+pub(super) fn rank_options(options: JsValue, call: &str) -> Result<crate::RankOptions, JsValue> {
     let mut options: crate::RankOptions = if options.is_undefined() || options.is_null() {
         crate::RankOptions::default()
     } else {
-        serde_wasm_bindgen::from_value(options)
-            .map_err(|e| JsError::new(&format!("{call}: {e}")))?
+        serde_wasm_bindgen::from_value(options).map_err(|e| invalid(&format!("{call}: {e}")))?
     };
     if options.now == 0 {
         options.now = now_seconds();
@@ -39,7 +38,7 @@ pub(super) fn rank_options(options: JsValue, call: &str) -> Result<crate::RankOp
 pub(super) fn cards(
     rec: &crate::Recommender,
     results: &[crate::Recommendation],
-) -> Result<JsValue, JsError> {
+) -> Result<JsValue, JsValue> {
     let cards: Vec<Card<'_>> = results
         .iter()
         .map(|r| Card {
@@ -71,14 +70,14 @@ impl Engine {
                 Some(ctx) => Some(std::rc::Rc::new(
                     crate::rec::scoring::CatalogueScoring::attach(ctx, rec.index(), preference)
                         .await
-                        .map_err(|e| JsValue::from(to_js(e)))?,
+                        .map_err(to_js)?,
                 )),
                 None => None,
             };
             let name = scoring.as_ref().map_or("cpu-simd", |s| s.backend().name());
             match slot.try_borrow_mut() {
                 Ok(mut s) => *s = scoring,
-                Err(_) => return Err(JsError::new("useGpu: the engine is busy").into()),
+                Err(_) => return Err(invalid("useGpu: the engine is busy")),
             }
             Ok(JsValue::from_str(name))
         })
@@ -87,7 +86,7 @@ impl Engine {
     /// Like `recommend`, with the catalogue scored on the chosen path. A GPU
     /// fault never rejects: the ranking comes from the CPU, as do later ones.
     #[wasm_bindgen(js_name = recommendAsync)]
-    pub fn recommend_async(&self, options: JsValue) -> Result<js_sys::Promise, JsError> {
+    pub fn recommend_async(&self, options: JsValue) -> Result<js_sys::Promise, JsValue> {
         let options = rank_options(options, "recommend(options)")?;
         let rec = self.rec.clone();
         let profile = self.profile.clone();
@@ -97,14 +96,14 @@ impl Engine {
                 Some(s) => s.recommend(&rec, &profile, &options).await,
                 None => rec.recommend(&profile, &options),
             }
-            .map_err(|e| JsValue::from(to_js(e)))?;
-            cards(&rec, &results).map_err(JsValue::from)
+            .map_err(to_js)?;
+            cards(&rec, &results)
         }))
     }
 
     /// Backend events since the last call: `{ kind: "selected" | "fell-back", … }`.
     #[wasm_bindgen(js_name = takeBackendEvents)]
-    pub fn take_backend_events(&self) -> Result<JsValue, JsError> {
+    pub fn take_backend_events(&self) -> Result<JsValue, JsValue> {
         let events = self
             .scoring_path()
             .map(|s| s.take_events())
@@ -114,11 +113,11 @@ impl Engine {
 
     /// Arms a GPU fault for resilience tests (see `Encoder.injectGpuFault`).
     #[wasm_bindgen(js_name = injectGpuFault)]
-    pub fn inject_gpu_fault(&self, kind: &str, after: u32) -> Result<(), JsError> {
+    pub fn inject_gpu_fault(&self, kind: &str, after: u32) -> Result<(), JsValue> {
         let fault = fault_named(kind, after)?;
         let scoring = self
             .scoring_path()
-            .ok_or_else(|| JsError::new("injectGpuFault: no GPU attached"))?;
+            .ok_or_else(|| invalid("injectGpuFault: no GPU attached"))?;
         scoring.context().inject(fault);
         Ok(())
     }
@@ -130,7 +129,7 @@ impl Engine {
     pub fn load(
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] model: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] catalogue: JsValue,
-    ) -> Result<Engine, JsError> {
+    ) -> Result<Engine, JsValue> {
         let encoder = crate::Encoder::from_bytes(&bytes_of(&model)?).map_err(to_js)?;
         let index = crate::CatalogueIndex::from_bytes(bytes_of(&catalogue)?).map_err(to_js)?;
         let rec = crate::Recommender::new(encoder, index).map_err(to_js)?;
@@ -180,14 +179,14 @@ impl Engine {
     /// Folds one piece of feedback into the profile: `{text?, item?, rating?, kind?, ts?}`
     /// (`kind`: like | dislike | not_interested | view | purchase | review; `ts` in unix
     /// seconds, default now). On error the profile is unchanged.
-    pub fn feedback(&mut self, event: JsValue) -> Result<(), JsError> {
+    pub fn feedback(&mut self, event: JsValue) -> Result<(), JsValue> {
         if !event.is_object() {
-            return Err(JsError::new(
+            return Err(invalid(
                 "feedback(event): event must be an object like {text} or {item, kind}",
             ));
         }
         let mut feedback: crate::Feedback = serde_wasm_bindgen::from_value(event)
-            .map_err(|e| JsError::new(&format!("feedback(event): {e}")))?;
+            .map_err(|e| invalid(&format!("feedback(event): {e}")))?;
         if feedback.ts == 0 {
             feedback.ts = now_seconds();
         }
@@ -195,7 +194,7 @@ impl Engine {
     }
 
     /// The top items: `{k?, alpha?, diversity?, excludeSeen?, filters?, scene?}`.
-    pub fn recommend(&self, options: JsValue) -> Result<JsValue, JsError> {
+    pub fn recommend(&self, options: JsValue) -> Result<JsValue, JsValue> {
         let options = rank_options(options, "recommend(options)")?;
         let results = self.rec.recommend(&self.profile, &options).map_err(to_js)?;
         cards(&self.rec, &results)
@@ -205,11 +204,13 @@ impl Engine {
     pub fn item(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-    ) -> Result<JsValue, JsError> {
+    ) -> Result<JsValue, JsValue> {
         let id = string_of(&id, "item(id): id")?;
         let index = self.rec.index();
         let i = index.require(&id).map_err(to_js)?;
-        let item = index.item(i).ok_or_else(|| JsError::new("item vanished"))?;
+        let item = index
+            .item(i)
+            .ok_or_else(|| super::js_error("Internal", "item vanished"))?;
         #[derive(serde::Serialize)]
         struct Full {
             id: String,
@@ -225,7 +226,7 @@ impl Engine {
     }
 
     /// What the profile holds, for a privacy panel.
-    pub fn profile(&self) -> Result<JsValue, JsError> {
+    pub fn profile(&self) -> Result<JsValue, JsValue> {
         let index = self.rec.index();
         let signals = self
             .profile
@@ -268,7 +269,7 @@ impl Engine {
     pub fn import_profile(
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] bytes: JsValue,
-    ) -> Result<(), JsError> {
+    ) -> Result<(), JsValue> {
         let bytes = bytes_of(&bytes)?;
         let profile = crate::IntentProfile::from_bytes(&bytes).map_err(to_js)?;
         profile

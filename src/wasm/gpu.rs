@@ -3,16 +3,16 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::to_js;
+use super::{invalid, to_js};
 
 /// A fault named in JS (`"lose-device"`, `"fail-readback"`).
 #[cfg(feature = "gpu")]
-pub(super) fn fault_named(kind: &str, after: u32) -> Result<crate::gpu::Fault, JsError> {
+pub(super) fn fault_named(kind: &str, after: u32) -> Result<crate::gpu::Fault, JsValue> {
     use crate::gpu::Fault;
     match kind {
         "lose-device" => Ok(Fault::LoseDevice { after }),
         "fail-readback" => Ok(Fault::FailReadback { after }),
-        other => Err(JsError::new(&format!(
+        other => Err(invalid(&format!(
             "injectGpuFault: {other:?} is not \"lose-device\" or \"fail-readback\""
         ))),
     }
@@ -23,10 +23,7 @@ pub(super) fn fault_named(kind: &str, after: u32) -> Result<crate::gpu::Fault, J
 pub(super) fn preference_named(
     name: Option<String>,
 ) -> Result<crate::encoder::backend::BackendPreference, JsValue> {
-    name.as_deref()
-        .unwrap_or("auto")
-        .parse()
-        .map_err(|e| JsValue::from(to_js(e)))
+    name.as_deref().unwrap_or("auto").parse().map_err(to_js)
 }
 
 /// The browser's WebGPU device, or `None` when there is none and `preference` allows the CPU.
@@ -43,6 +40,6 @@ pub(super) async fn gpu_context(
         #[allow(clippy::arc_with_non_send_sync)]
         Ok(ctx) => Ok(Some(std::sync::Arc::new(ctx))),
         Err(_) if preference == BackendPreference::Auto => Ok(None),
-        Err(e) => Err(to_js(e.into()).into()),
+        Err(e) => Err(to_js(e.into())),
     }
 }

@@ -31,28 +31,41 @@ pub fn simd_level() -> String {
     .to_string()
 }
 
-pub(crate) fn to_js(e: crate::Error) -> JsError {
-    JsError::new(&e.to_string())
+/// A JS `Error` with a stable `name` to branch on and `message` to show.
+pub(crate) fn js_error(name: &str, message: &str) -> JsValue {
+    let error = js_sys::Error::new(message);
+    error.set_name(name);
+    error.into()
+}
+
+/// A library error as a JS `Error` named by its kind ([`crate::Error::name`]).
+pub(crate) fn to_js(e: crate::Error) -> JsValue {
+    js_error(e.name(), &e.to_string())
+}
+
+/// Input from JS that is not what a call takes: an `Error` named `InvalidInput`.
+pub(crate) fn invalid(message: &str) -> JsValue {
+    js_error("InvalidInput", message)
 }
 
 /// Bytes from a `Uint8Array` or an `ArrayBuffer`.
-pub(crate) fn bytes_of(value: &JsValue) -> Result<Vec<u8>, JsError> {
+pub(crate) fn bytes_of(value: &JsValue) -> Result<Vec<u8>, JsValue> {
     if let Some(array) = value.dyn_ref::<Uint8Array>() {
         Ok(array.to_vec())
     } else if let Some(buffer) = value.dyn_ref::<ArrayBuffer>() {
         Ok(Uint8Array::new(buffer).to_vec())
     } else {
-        Err(JsError::new(
+        Err(invalid(
             "Encoder.load expects the model bundle as a Uint8Array or an ArrayBuffer",
         ))
     }
 }
 
 /// A JS array of strings.
-pub(crate) fn strings_of(value: &JsValue, call: &str) -> Result<Vec<String>, JsError> {
+pub(crate) fn strings_of(value: &JsValue, call: &str) -> Result<Vec<String>, JsValue> {
     let array = value
         .dyn_ref::<Array>()
-        .ok_or_else(|| JsError::new(&format!("{call}: texts must be an array of strings")))?;
+        .ok_or_else(|| invalid(&format!("{call}: texts must be an array of strings")))?;
     array
         .iter()
         .enumerate()
@@ -60,16 +73,16 @@ pub(crate) fn strings_of(value: &JsValue, call: &str) -> Result<Vec<String>, JsE
         .collect()
 }
 
-pub(crate) fn string_of(value: &JsValue, what: &str) -> Result<String, JsError> {
+pub(crate) fn string_of(value: &JsValue, what: &str) -> Result<String, JsValue> {
     value
         .as_string()
-        .ok_or_else(|| JsError::new(&format!("{what} must be a string")))
+        .ok_or_else(|| invalid(&format!("{what} must be a string")))
 }
 
-pub(crate) fn to_js_value<T: serde::Serialize>(value: &T) -> Result<JsValue, JsError> {
+pub(crate) fn to_js_value<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsError::new(&e.to_string()))
+        .map_err(|e| js_error("Internal", &e.to_string()))
 }
 
 pub(crate) fn now_seconds() -> i64 {

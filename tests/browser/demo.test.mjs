@@ -212,7 +212,8 @@ test("bad input from JS is a rejected promise and the worker keeps working", asy
         await f();
         return "no error";
       } catch (e) {
-        return e.message;
+        if (!(e instanceof Error)) return `not an Error: ${e}`;
+        return `${e.name}: ${e.message}`;
       }
     };
     return {
@@ -226,12 +227,65 @@ test("bad input from JS is a rejected promise and the worker keeps working", asy
       stillWorks: (await rec.recommend({ k: 3 })).length,
     };
   });
-  assert.match(out.unknown, /unknown item id `No_Such_Film`/);
-  assert.match(out.badKind, /unknown variant `love`/);
-  assert.match(out.badRating, /not between 1 and 5/);
-  assert.match(out.notObject, /must be an object/);
-  assert.match(out.badK, /invalid k/);
-  assert.match(out.badAlpha, /recommend\(options\)/);
-  assert.match(out.badImport, /profile is truncated|not a localrec profile/);
+  // Each is an Error whose stable name says what kind of failure it is.
+  assert.match(out.unknown, /^UnknownItem: .*unknown item id `No_Such_Film`/);
+  assert.match(out.badKind, /^InvalidInput: .*unknown variant `love`/);
+  assert.match(out.badRating, /^InvalidInput: .*not between 1 and 5/);
+  assert.match(out.notObject, /^InvalidInput: .*must be an object/);
+  assert.match(out.badK, /^InvalidInput: .*invalid k/);
+  assert.match(out.badAlpha, /^InvalidInput: .*recommend\(options\)/);
+  assert.match(out.badImport, /^Corrupt: .*(profile is truncated|not a localrec profile)/);
   assert.equal(out.stillWorks, 3);
+});
+
+test("the worker always answers: unknown operations, terminate, a crash mid-call and a restart", async () => {
+  const out = await page.evaluate(async () => {
+    const { LocalRec } = await import("/js/index.js");
+    const named = (p) => p.then((v) => `resolved: ${JSON.stringify(v)}`, (e) => `${e.name}: ${e.message}`);
+    const options = { model: "./models/minilm-l6-v2-int8.lrm", catalogue: "./catalogue.lri" };
+
+    // The worker's own protocol: an inherited key is not an operation.
+    const raw = new Worker("/js/worker.js", { type: "module" });
+    const answer = (msg) => new Promise((ok) => {
+      raw.onmessage = ({ data }) => data.event || ok(data);
+      raw.postMessage(msg);
+    });
+    const inherited = await answer({ id: 1, op: "constructor", args: [] });
+    const early = await answer({ id: 2, op: "recommend", args: [{}] });
+    raw.terminate();
+
+    // terminate() with a call in flight: the call rejects, and so do later ones.
+    const a = await LocalRec.create(options);
+    const inFlight = named(a.recommend({ k: 5 }));
+    a.terminate();
+    const afterTerminate = await named(a.profile());
+
+    // A crash with a call pending, then a trap: each call rejects as WorkerCrashed,
+    // a "crash" event fires, and the next call runs on a new worker with the stored profile.
+    const crashes = [];
+    const b = await LocalRec.create({ ...options, onCrash: (c) => crashes.push(c) });
+    await b.clearProfile();
+    await b.feedback({ text: "a slow war epic" });
+    const before = (await b.profile()).signals.length;
+    const crashed = await named(b.injectFault("crash"));
+    const restored = (await b.profile()).signals.length;
+    const trapped = await named(b.injectFault("trap"));
+    const top = (await b.recommend({ k: 4 })).length;
+    const badFault = await named(b.injectFault("meteor"));
+    await b.clearProfile();
+    b.terminate();
+    return { inherited: inherited.error, early: early.error, inFlight: await inFlight, afterTerminate, before, crashed, restored, trapped, top, badFault, crashes };
+  });
+  assert.deepEqual(out.inherited, { name: "UnknownOperation", message: "unknown operation constructor" });
+  assert.equal(out.early.name, "NotInitialised");
+  assert.match(out.inFlight, /^Terminated: /);
+  assert.match(out.afterTerminate, /^Terminated: /);
+  assert.equal(out.before, 1);
+  assert.match(out.crashed, /^WorkerCrashed: .*injected crash/);
+  assert.equal(out.restored, 1, "the restarted worker restored the stored profile");
+  assert.match(out.trapped, /^WorkerCrashed: the engine trapped/);
+  assert.equal(out.top, 4, "the worker restarted after the trap");
+  assert.match(out.badFault, /^InvalidInput: /);
+  assert.equal(out.crashes.length, 2, JSON.stringify(out.crashes));
+  assert.ok(out.crashes.every((c) => c.restarts === true));
 });
