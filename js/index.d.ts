@@ -43,6 +43,9 @@ export interface CreateOptions {
   /** Called when the worker died (pending calls rejected with `WorkerCrashed`); the next call
    * starts a new one from cache with the stored profile, unless the caller supplied `worker`. */
   onCrash?: (crash: Crash) => void;
+  /** Called when another tab (or extension page) of this origin changed the shared profile —
+   * feedback, import or "forget me" — and this one caught up; also a "profilechange" event. */
+  onProfileChange?: (profile: ProfileSummary) => void;
 }
 
 export interface Crash {

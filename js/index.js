@@ -26,7 +26,7 @@ export class LocalRec extends EventTarget {
 
   /** Starts the worker, downloads (or reads from cache) the model and catalogue, restores the profile. */
   static async create(options = {}) {
-    const { model, catalogue, onProgress, onWarning, onBackendChange, onCrash, worker, wasm, wasmRelaxed, simd = "auto", backend = "auto" } = options;
+    const { model, catalogue, onProgress, onWarning, onBackendChange, onCrash, onProfileChange, worker, wasm, wasmRelaxed, simd = "auto", backend = "auto" } = options;
     // A worker we start ourselves can be started again after a crash; one the caller gave cannot.
     const spawn = worker ? null : () => new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     const rec = new LocalRec(worker ?? spawn(), spawn);
@@ -34,6 +34,7 @@ export class LocalRec extends EventTarget {
     if (onWarning) rec.addEventListener("warning", (e) => onWarning(e.detail));
     if (onBackendChange) rec.addEventListener("backendchange", (e) => onBackendChange(e.detail));
     if (onCrash) rec.addEventListener("crash", (e) => onCrash(e.detail));
+    if (onProfileChange) rec.addEventListener("profilechange", (e) => onProfileChange(e.detail));
     // Relative URLs mean relative to the page, not to the worker's script.
     const base = globalThis.document?.baseURI ?? globalThis.location?.href;
     const absolute = (u) => (typeof u === "string" || u instanceof URL ? new URL(u, base).href : u);

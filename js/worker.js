@@ -17,6 +17,12 @@ const STORE = "profiles";
 let engine = null;
 let profileKey = null;
 let db = null; // null: profile kept in memory only
+// Tabs (and extension pages) of one origin share the stored profile. Every write is one
+// IndexedDB transaction that reads what is stored, merges it in and writes the result, so
+// no tab overwrites another's feedback; a BroadcastChannel tells the others to catch up.
+let channel = null;
+// The newest "forget me" (or import, which replaces) this worker has applied, in ms.
+let clearedAt = 0;
 
 const emit = (event, detail) => self.postMessage({ event, detail });
 
@@ -92,13 +98,85 @@ function dbRequest(mode, fn) {
   });
 }
 
-async function persist() {
-  if (!db) return;
+/** The stored record, `{bytes, clearedAt}` (earlier versions stored the bytes alone). */
+function recordOf(value) {
+  if (value == null) return null;
+  if (value instanceof Uint8Array || value instanceof ArrayBuffer) return { bytes: value, clearedAt: 0 };
+  return value;
+}
+
+/** Brings the engine's profile up to a stored record: a newer "forget me" first, then the stored signals merged in. */
+function adopt(record) {
+  if (!record) return;
+  if (record.clearedAt > clearedAt) {
+    engine.clearProfile();
+    clearedAt = record.clearedAt;
+  }
+  if (record.bytes) engine.mergeProfile(record.bytes);
+}
+
+/**
+ * Changes the profile: `change` runs synchronously inside one read-write transaction, after
+ * the stored profile was merged in (or, with `replace`, instead of it), and the result is
+ * stored — so concurrent tabs never lose each other's feedback. An error from `change` aborts
+ * and is the caller's; a storage failure keeps the change in memory, with a warning.
+ */
+function update(change, { replace = false } = {}) {
+  if (!db) return Promise.resolve(change());
+  return new Promise((resolve, reject) => {
+    let ran = false;
+    let result;
+    let failure = null;
+    let tx;
+    try {
+      tx = db.transaction(STORE, "readwrite");
+    } catch (e) {
+      storageFailed(e);
+      resolve(change());
+      return;
+    }
+    const store = tx.objectStore(STORE);
+    const get = store.get(profileKey);
+    get.onsuccess = () => {
+      try {
+        if (!replace) adopt(recordOf(get.result));
+        result = change();
+        ran = true;
+        store.put({ bytes: engine.exportProfile(), clearedAt }, profileKey);
+      } catch (e) {
+        failure = e;
+        tx.abort();
+      }
+    };
+    tx.oncomplete = () => {
+      channel?.postMessage({ key: profileKey });
+      resolve(result);
+    };
+    tx.onabort = () => {
+      if (failure) return reject(failure);
+      storageFailed(tx.error);
+      try {
+        resolve(ran ? result : change());
+      } catch (e) {
+        reject(e);
+      }
+    };
+  });
+}
+
+function storageFailed(e) {
+  db = null;
+  emit("warning", { message: `profile storage failed (${e?.message ?? e}); keeping the profile in memory only` });
+}
+
+/** Another tab changed the stored profile: catch up, and tell the page. */
+async function catchUp() {
+  if (!db || !engine) return;
   try {
-    await dbRequest("readwrite", (s) => s.put(engine.exportProfile(), profileKey));
+    adopt(recordOf(await dbRequest("readonly", (s) => s.get(profileKey))));
+    emit("profilechange", engine.profile());
   } catch (e) {
-    db = null;
-    emit("warning", { message: `profile storage failed (${e.message ?? e}); keeping the profile in memory only` });
+    emit("warning", { message: `could not read the profile another tab stored: ${e?.message ?? e}` });
   }
 }
 
@@ -136,13 +214,15 @@ const ops = {
     profileKey = `profile:${engine.modelId}:${engine.catalogueId}`;
     try {
       db = await openDb();
-      const saved = await dbRequest("readonly", (s) => s.get(profileKey));
-      if (saved) {
-        try {
-          engine.importProfile(saved);
-        } catch (e) {
-          emit("warning", { message: `the saved profile was unreadable (${e.message}); starting afresh` });
-        }
+      const saved = recordOf(await dbRequest("readonly", (s) => s.get(profileKey)));
+      try {
+        adopt(saved);
+      } catch (e) {
+        emit("warning", { message: `the saved profile was unreadable (${e.message}); starting afresh` });
+      }
+      if (typeof BroadcastChannel === "function") {
+        channel = new BroadcastChannel(`localrec:${profileKey}`);
+        channel.onmessage = ({ data }) => data?.key === profileKey && catchUp();
       }
     } catch (e) {
       db = null;
@@ -151,8 +231,7 @@ const ops = {
     return { items: engine.items, backend: engine.backend, simd: simdLevel(), dims: engine.dims, persistent: db !== null };
   },
   async feedback(event) {
-    engine.feedback(event);
-    await persist();
+    await update(() => engine.feedback(event));
     return engine.profile();
   },
   async recommend(options) {
@@ -171,20 +250,26 @@ const ops = {
   exportProfile() {
     return engine.exportProfile();
   },
+  // Import and "forget me" replace the profile in every tab: a newer `clearedAt` makes the
+  // others drop what they hold before merging the stored profile.
   async importProfile(bytes) {
-    engine.importProfile(bytes);
-    await persist();
+    await update(
+      () => {
+        engine.importProfile(bytes);
+        clearedAt = Math.max(Date.now(), clearedAt + 1);
+      },
+      { replace: true },
+    );
     return engine.profile();
   },
   async clearProfile() {
-    engine.clearProfile();
-    if (db) {
-      try {
-        await dbRequest("readwrite", (s) => s.delete(profileKey));
-      } catch (e) {
-        emit("warning", { message: `could not delete the stored profile: ${e.message ?? e}` });
-      }
-    }
+    await update(
+      () => {
+        engine.clearProfile();
+        clearedAt = Math.max(Date.now(), clearedAt + 1);
+      },
+      { replace: true },
+    );
     return engine.profile();
   },
 };

@@ -147,6 +147,11 @@ async function main() {
     },
   });
   shop.rec = rec;
+  // Feedback given in another tab of the shop reaches this one's list.
+  rec.addEventListener("profilechange", async (e) => {
+    renderProfile(e.detail);
+    await refresh();
+  });
   $("backend").textContent = rec.backend;
   $("backend").title = `Which engine ranks and embeds (wasm build: ${rec.simd})`;
   // Wire every control before the shop shows: an Enter in the wish box must never submit natively.

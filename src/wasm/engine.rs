@@ -264,6 +264,19 @@ impl Engine {
         self.profile.to_bytes()
     }
 
+    /// Folds in a profile kept elsewhere (another tab's, as stored): signals
+    /// not already here, "not interested" and seen items. On any error the
+    /// current profile stays.
+    #[wasm_bindgen(js_name = mergeProfile)]
+    pub fn merge_profile(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] bytes: JsValue,
+    ) -> Result<(), JsValue> {
+        let bytes = bytes_of(&bytes)?;
+        let other = crate::IntentProfile::from_bytes(&bytes).map_err(to_js)?;
+        self.profile.merge(&other).map_err(to_js)
+    }
+
     /// Replaces the profile with exported bytes; on any error the current profile stays.
     #[wasm_bindgen(js_name = importProfile)]
     pub fn import_profile(

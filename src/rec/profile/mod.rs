@@ -150,6 +150,26 @@ impl IntentProfile {
         self.seen.clear();
     }
 
+    /// Folds in what `other` — the same visitor's profile as kept elsewhere,
+    /// e.g. by another browser tab — holds and this one lacks: its signals not
+    /// already here (equal time, weight, direction and source), its "not
+    /// interested" and seen items. Merging is idempotent and gives the same
+    /// signals whichever side merges into which; settings stay this profile's.
+    pub fn merge(&mut self, other: &IntentProfile) -> Result<()> {
+        other.check_model(&self.model_id, self.dims)?;
+        for signal in &other.signals {
+            if !self.signals.contains(signal) {
+                let at = self.signals.partition_point(|s| s.ts <= signal.ts);
+                self.signals.insert(at, signal.clone());
+            }
+        }
+        self.trim();
+        self.not_interested
+            .extend(other.not_interested.iter().cloned());
+        self.seen.extend(other.seen.iter().cloned());
+        Ok(())
+    }
+
     /// Adds a signal (checked against the profile's dimensions), keeping time order.
     pub fn add_signal(&mut self, signal: Signal) -> Result<()> {
         if signal.vector.len() != self.dims {
@@ -364,6 +384,46 @@ mod tests {
         assert_eq!(ts, vec![7, 8, 9]);
         p.clear();
         assert!(p.is_empty());
+    }
+
+    #[test]
+    fn merging_two_tabs_keeps_every_signal_once() {
+        let said = |t: &str| SignalSource::Said(t.into());
+        let mut a = profile();
+        let mut b = profile();
+        a.add_signal(Signal::new(10, 1.0, &axis(0, 8), said("war epic")).unwrap())
+            .unwrap();
+        b.add_signal(Signal::new(20, 1.0, &axis(1, 8), said("silly comedy")).unwrap())
+            .unwrap();
+        // Both tabs hold the same older signal (written before they split).
+        for p in [&mut a, &mut b] {
+            p.add_signal(Signal::new(5, -1.0, &axis(2, 8), said("no horror")).unwrap())
+                .unwrap();
+        }
+        a.mark_not_interested("x1");
+        b.mark_seen("x2");
+        let (mut ab, mut ba) = (a.clone(), b.clone());
+        ab.merge(&b).unwrap();
+        ba.merge(&a).unwrap();
+        let texts = |p: &IntentProfile| -> Vec<String> {
+            p.signals()
+                .iter()
+                .filter_map(|s| s.source.text().map(str::to_string))
+                .collect()
+        };
+        assert_eq!(texts(&ab), ["no horror", "war epic", "silly comedy"]);
+        assert_eq!(texts(&ab), texts(&ba));
+        assert_eq!(ab.not_interested(), ba.not_interested());
+        assert!(ab.seen().contains("x1") && ab.seen().contains("x2"));
+        // Idempotent, also through bytes (what storage holds).
+        let stored = IntentProfile::from_bytes(&ab.to_bytes()).unwrap();
+        let before = ab.clone();
+        ab.merge(&stored).unwrap();
+        assert_eq!(ab, before);
+        // Another model's profile is refused and changes nothing.
+        let other = IntentProfile::new("other", 8, ProfileSettings::default()).unwrap();
+        assert!(ab.merge(&other).is_err());
+        assert_eq!(ab, before);
     }
 }
 
