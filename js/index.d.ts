@@ -3,7 +3,10 @@
 export interface Progress {
   /** "model" or "catalogue". */
   file: string;
+  /** Decoded bytes so far. */
   loaded: number;
+  /** The file's decoded size (from its own header, right also when the host compresses);
+   * 0 while it is not known yet. The last event of a file has loaded == total. */
   total: number;
   /** True when read from the Cache API (no network). */
   cached: boolean;

@@ -33,7 +33,12 @@ function namedError(name, message) {
   return e;
 }
 
-/** Bytes of `url`, from the Cache API when there, else downloaded with progress and cached. */
+/**
+ * Bytes of `url`: the Cache API's copy when the server says it is still current (a conditional
+ * request on its ETag / Last-Modified: a 304 costs no download), else downloaded with progress
+ * and cached with the server's validators. A copy without validators is used as it is; when the
+ * server cannot be reached, the cached copy is used with a warning.
+ */
 async function fetchCached(url, name, { fresh = false } = {}) {
   let cache = null;
   try {
@@ -41,23 +46,34 @@ async function fetchCached(url, name, { fresh = false } = {}) {
   } catch {
     emit("warning", { message: "Cache API unavailable: assets will be downloaded every time" });
   }
-  if (cache && !fresh) {
-    const hit = await cache.match(url).catch(() => undefined);
-    if (hit) {
-      const bytes = new Uint8Array(await hit.arrayBuffer());
-      emit("progress", { file: name, loaded: bytes.length, total: bytes.length, cached: true });
-      return { bytes, cached: true };
-    }
+  const hit = cache && !fresh ? await cache.match(url).catch(() => undefined) : undefined;
+  const fromCache = async () => {
+    const bytes = new Uint8Array(await hit.arrayBuffer());
+    emit("progress", { file: name, loaded: bytes.length, total: bytes.length, cached: true });
+    return { bytes, cached: true };
+  };
+  const validators = hit && { etag: hit.headers.get("etag"), lastModified: hit.headers.get("last-modified") };
+  if (hit && !validators.etag && !validators.lastModified) return fromCache();
+  let got;
+  try {
+    got = await download(url, (loaded, total) => emit("progress", { file: name, loaded, total, cached: false }), validators);
+  } catch (e) {
+    if (!hit) throw e;
+    emit("warning", { message: `could not check the ${name} for updates (${e.message ?? e}); using the cached copy` });
+    return fromCache();
   }
-  const bytes = await download(url, (loaded, total) => emit("progress", { file: name, loaded, total, cached: false }));
+  if (got.notModified) return fromCache();
   if (cache) {
+    const headers = { "content-type": "application/octet-stream" };
+    if (got.etag) headers.etag = got.etag;
+    if (got.lastModified) headers["last-modified"] = got.lastModified;
     try {
-      await cache.put(url, new Response(bytes, { headers: { "content-type": "application/octet-stream" } }));
+      await cache.put(url, new Response(got.bytes, { headers }));
     } catch (e) {
       emit("warning", { message: `could not cache ${name}: ${e.message ?? e}` });
     }
   }
-  return { bytes, cached: false };
+  return { bytes: got.bytes, cached: false };
 }
 
 function openDb() {

@@ -5,8 +5,14 @@
 //   /js/       → js/             (the npm package's JavaScript: LocalRec and its worker)
 //   /catalogue.lri → models/build/films.lri (the demo's catalogue index, built by set-up)
 // Run `node scripts/serve.mjs [port]` to serve the demo at http://127.0.0.1:<port>/.
+//
+// Every file carries an ETag and Last-Modified and a conditional request for an unchanged file
+// is answered 304, as a real host does. With `compress: "gzip" | "br"` (tests) files go out
+// encoded when the request accepts it, content-length counting the encoded bytes; `served`
+// logs {path, status, encoding} of every answer.
 import { createServer } from "node:http";
-import { createReadStream, statSync } from "node:fs";
+import { createReadStream, readFileSync, statSync } from "node:fs";
+import { gzipSync, brotliCompressSync, constants as zlib } from "node:zlib";
 import { extname, join, normalize, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -26,7 +32,9 @@ const TYPES = {
 };
 
 /** Starts the server; `routes` maps URL prefixes to folders (longest prefix wins). */
-export function startServer({ port = 0, host = "127.0.0.1", routes = {} } = {}) {
+export function startServer({ port = 0, host = "127.0.0.1", routes = {}, compress = null } = {}) {
+  const served = [];
+  const encoded = new Map(); // file + mtime → encoded bytes
   const table = Object.entries({
     "/": join(ROOT, "www"),
     "/pkg/": join(ROOT, "pkg"),
@@ -58,11 +66,36 @@ export function startServer({ port = 0, host = "127.0.0.1", routes = {} } = {}) 
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, {
-      "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-      "content-length": stat.size,
-      "cache-control": "no-cache",
-    });
+    const etag = `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
+    const lastModified = new Date(Math.floor(stat.mtimeMs / 1000) * 1000).toUTCString();
+    const validators = { etag, "last-modified": lastModified, "cache-control": "no-cache" };
+    const since = Date.parse(req.headers["if-modified-since"] ?? "");
+    const unchanged = req.headers["if-none-match"]
+      ? req.headers["if-none-match"].split(",").some((t) => t.trim() === etag)
+      : Number.isFinite(since) && Math.floor(stat.mtimeMs / 1000) * 1000 <= since;
+    if (unchanged) {
+      served.push({ path, status: 304, encoding: null });
+      res.writeHead(304, validators).end();
+      return;
+    }
+    const type = TYPES[extname(file)] ?? "application/octet-stream";
+    const accepts = (req.headers["accept-encoding"] ?? "").split(",").map((e) => e.trim().split(";")[0]);
+    if (compress && accepts.includes(compress)) {
+      const key = `${file}:${stat.mtimeMs}:${compress}`;
+      if (!encoded.has(key)) {
+        const raw = readFileSync(file);
+        encoded.set(
+          key,
+          compress === "br" ? brotliCompressSync(raw, { params: { [zlib.BROTLI_PARAM_QUALITY]: 4 } }) : gzipSync(raw, { level: 6 }),
+        );
+      }
+      const body = encoded.get(key);
+      served.push({ path, status: 200, encoding: compress });
+      res.writeHead(200, { ...validators, "content-type": type, "content-length": body.length, "content-encoding": compress, vary: "accept-encoding" });
+      return req.method === "HEAD" ? res.end() : res.end(body);
+    }
+    served.push({ path, status: 200, encoding: null });
+    res.writeHead(200, { ...validators, "content-type": type, "content-length": stat.size });
     if (req.method === "HEAD") return res.end();
     createReadStream(file).pipe(res);
   });
@@ -70,7 +103,7 @@ export function startServer({ port = 0, host = "127.0.0.1", routes = {} } = {}) 
     server.once("error", fail);
     server.listen(port, host, () => {
       const { port: actual } = server.address();
-      ok({ server, url: `http://${host}:${actual}`, close: () => new Promise((r) => server.close(r)) });
+      ok({ server, url: `http://${host}:${actual}`, served, close: () => new Promise((r) => server.close(r)) });
     });
   });
 }

@@ -63,7 +63,7 @@ async function main() {
   const build = chooseSimd(new URLSearchParams(location.search).get("simd") ?? "auto");
   await init({ module_or_path: build === "relaxed-simd" ? "./pkg/localrec_relaxed_bg.wasm" : "./pkg/localrec_bg.wasm" });
   demo.simd = simdLevel();
-  const bytes = await download(modelUrl(), (loaded, total) => {
+  const { bytes } = await download(modelUrl(), (loaded, total) => {
     $("progress").value = total ? loaded / total : 0;
   });
   $("progress").value = 1;

@@ -135,11 +135,14 @@ test("nothing leaves the page after the initial assets", async () => {
 test("reload keeps the profile, model and catalogue come from the cache", async () => {
   const signals = await page.getAttribute("#signals", "data-count");
   const first = requests.length;
+  const answered = server.served.length;
   await page.reload();
   await ready(page);
   assert.equal(await page.getAttribute("#signals", "data-count"), signals);
-  const again = requests.slice(first).map((r) => r.url);
-  assert.ok(!again.some((u) => u.endsWith(".lrm") || u.endsWith(".lri")), `assets re-fetched: ${again}`);
+  // Each asset is only asked about (a conditional request) and answered 304: no download.
+  const again = server.served.slice(answered).filter((s) => /\.(lrm|lri)$/.test(s.path));
+  assert.deepEqual(again.map((s) => s.status), [304, 304], `assets re-fetched: ${JSON.stringify(again)}`);
+
 });
 
 test("forget me clears the profile, here and after a reload", async () => {
