@@ -7,12 +7,7 @@
 //   await rec.feedback({ text: "too long, I want something short and funny" });
 //   const top = await rec.recommend({ k: 10, diversity: 0.3 });
 
-/** An `Error` with a stable `name` to branch on (see index.d.ts: `LocalRecErrorName`). */
-function namedError(name, message) {
-  const e = new Error(message);
-  e.name = name;
-  return e;
-}
+import { namedError } from "./errors.js";
 
 export class LocalRec extends EventTarget {
   #worker = null;

@@ -9,6 +9,7 @@
 import init, { Engine, simdLevel } from "../pkg/localrec.js";
 import { chooseSimd } from "./simd.js";
 import { download } from "./download.js";
+import { namedError } from "./errors.js";
 
 const CACHE = "localrec-assets-v1";
 const DB = "localrec";
@@ -23,15 +24,11 @@ let db = null; // null: profile kept in memory only
 let channel = null;
 // The newest "forget me" (or import, which replaces) this worker has applied, in ms.
 let clearedAt = 0;
+// The stored record's write count this worker last merged or wrote: an unchanged record
+// is not parsed and merged again on every write.
+let storedWrites = -1;
 
 const emit = (event, detail) => self.postMessage({ event, detail });
-
-/** An `Error` with a stable `name` (see index.d.ts: `LocalRecErrorName`). */
-function namedError(name, message) {
-  const e = new Error(message);
-  e.name = name;
-  return e;
-}
 
 /**
  * Bytes of `url`: the Cache API's copy when the server says it is still current (a conditional
@@ -124,11 +121,13 @@ function recordOf(value) {
 /** Brings the engine's profile up to a stored record: a newer "forget me" first, then the stored signals merged in. */
 function adopt(record) {
   if (!record) return;
+  if (record.writes !== undefined && record.writes === storedWrites && record.clearedAt <= clearedAt) return;
   if (record.clearedAt > clearedAt) {
     engine.clearProfile();
     clearedAt = record.clearedAt;
   }
   if (record.bytes) engine.mergeProfile(record.bytes);
+  storedWrites = record.writes ?? -1;
 }
 
 /**
@@ -155,10 +154,13 @@ function update(change, { replace = false } = {}) {
     const get = store.get(profileKey);
     get.onsuccess = () => {
       try {
-        if (!replace) adopt(recordOf(get.result));
+        const stored = recordOf(get.result);
+        if (!replace) adopt(stored);
         result = change();
         ran = true;
-        store.put({ bytes: engine.exportProfile(), clearedAt }, profileKey);
+        const writes = (stored?.writes ?? 0) + 1;
+        store.put({ bytes: engine.exportProfile(), clearedAt, writes }, profileKey);
+        storedWrites = writes;
       } catch (e) {
         failure = e;
         tx.abort();
