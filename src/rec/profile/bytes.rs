@@ -86,6 +86,12 @@ impl IntentProfile {
         };
         settings.validate().map_err(|e| bad(e.to_string()))?;
         let count = r.u32().map_err(malformed)? as usize;
+        if count > settings.max_signals {
+            return Err(bad(format!(
+                "{count} signals, more than the profile's own limit of {}",
+                settings.max_signals
+            )));
+        }
         if count.saturating_mul(dims + 25) > r.remaining() {
             return Err(bad(format!(
                 "{count} signals do not fit in {} bytes",

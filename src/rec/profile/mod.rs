@@ -159,10 +159,11 @@ impl IntentProfile {
         other.check_model(&self.model_id, self.dims)?;
         for signal in &other.signals {
             if !self.signals.contains(signal) {
-                let at = self.signals.partition_point(|s| s.ts <= signal.ts);
-                self.signals.insert(at, signal.clone());
+                self.signals.push(signal.clone());
             }
         }
+        // One order for any merge order: the trim below then drops the same signals.
+        self.signals.sort_by(Signal::canonical_cmp);
         self.trim();
         self.not_interested
             .extend(other.not_interested.iter().cloned());
@@ -424,6 +425,57 @@ mod tests {
         let other = IntentProfile::new("other", 8, ProfileSettings::default()).unwrap();
         assert!(ab.merge(&other).is_err());
         assert_eq!(ab, before);
+    }
+
+    /// Found by fuzzing (fuzz/regressions/profile): with signals of the same
+    /// second and a full profile, the merge order decided which one was trimmed,
+    /// so two tabs could keep different signals.
+    #[test]
+    fn merging_in_either_order_trims_the_same_signals() {
+        let said = |t: &str| SignalSource::Said(t.into());
+        let settings = ProfileSettings {
+            max_signals: 1,
+            ..ProfileSettings::default()
+        };
+        let mut a = IntentProfile::new("m", 8, settings).unwrap();
+        let mut b = a.clone();
+        a.add_signal(Signal::new(7, 1.0, &axis(0, 8), said("war epic")).unwrap())
+            .unwrap();
+        b.add_signal(Signal::new(7, 0.5, &axis(1, 8), said("silly comedy")).unwrap())
+            .unwrap();
+        let (mut ab, mut ba) = (a.clone(), b.clone());
+        ab.merge(&b).unwrap();
+        ba.merge(&a).unwrap();
+        assert_eq!(ab, ba);
+        let again = ab.clone();
+        ab.merge(&a).unwrap();
+        ab.merge(&b).unwrap();
+        assert_eq!(ab, again, "merging is idempotent");
+    }
+
+    /// Found by fuzzing: stored bytes with more signals than the profile's own
+    /// limit were accepted (the library never writes such a profile).
+    #[test]
+    fn stored_bytes_over_the_signal_limit_are_malformed() {
+        let settings = ProfileSettings {
+            max_signals: 2,
+            ..ProfileSettings::default()
+        };
+        let mut p = IntentProfile::new("m", 8, settings).unwrap();
+        for t in 0..2 {
+            p.add_signal(
+                Signal::new(t, 1.0, &axis(0, 8), SignalSource::Said("x".into())).unwrap(),
+            )
+            .unwrap();
+        }
+        let mut bytes = p.to_bytes();
+        // max_signals sits after the model id (4 + 1 bytes), dims, half-life, max_interests and max_negatives.
+        let at = crate::util::envelope::HEADER_LEN + 4 + 1 + 4 * 4;
+        bytes[at..at + 4].copy_from_slice(&1u32.to_le_bytes());
+        let payload = bytes[crate::util::envelope::HEADER_LEN..].to_vec();
+        bytes[24..28].copy_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        let err = IntentProfile::from_bytes(&bytes).unwrap_err().to_string();
+        assert!(err.contains("more than the profile's own limit of 1"), "{err}");
     }
 }
 

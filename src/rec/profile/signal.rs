@@ -8,7 +8,7 @@ use crate::util::error::{Error, Result};
 use super::SNIPPET_CHARS;
 
 /// Where a signal came from (shown in explanations).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SignalSource {
     /// Text the user wrote with no item (a snippet of it).
     Said(String),
@@ -66,6 +66,18 @@ pub struct Signal {
 }
 
 impl Signal {
+    /// Time order, and among signals of the same second a fixed order on their
+    /// content, so that profiles merged in any order list (and trim) the same
+    /// signals.
+    pub(crate) fn canonical_cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.ts
+            .cmp(&other.ts)
+            .then_with(|| self.weight.total_cmp(&other.weight))
+            .then_with(|| self.scale.total_cmp(&other.scale))
+            .then_with(|| self.vector.cmp(&other.vector))
+            .then_with(|| self.source.cmp(&other.source))
+    }
+
     /// A signal along `vector` (any non-zero length; it is normalised).
     pub fn new(ts: i64, weight: f32, vector: &[f32], source: SignalSource) -> Result<Self> {
         if !weight.is_finite() {

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Fuzzes localrec's parsers with cargo-fuzz (libFuzzer + AddressSanitizer).
+#
+#   bash fuzz/run.sh smoke            every target for 15 s (the test command runs this)
+#   bash fuzz/run.sh TARGET SECONDS   one target, e.g. `bash fuzz/run.sh profile 1800`
+#   bash fuzz/run.sh all SECONDS      every target in turn
+#   FUZZ_RUNS=10000000 bash fuzz/run.sh profile 1800   stop at 10 million executions or 30 min
+#
+# Installs cargo-fuzz once (crates.io). Built with the machine's default toolchain; its
+# unstable sanitizer flags are unlocked with RUSTC_BOOTSTRAP=1, so no second toolchain is
+# needed. Seeds are written from real files by fuzz/seeds.sh when missing; the corpus
+# grows in fuzz/corpus/ (git-ignored). A crash stops the run with its input in
+# fuzz/artifacts/TARGET/: copy it to fuzz/regressions/TARGET/ (replayed by `cargo test`
+# in fuzz/) and fix the parser.
+#
+# Allocation cap: inputs are at most 64 KiB, and no single allocation may exceed 16 MiB
+# (-malloc_limit_mb): a declared length that is not backed by the input is caught there.
+# feedback_text loads the shipped 15 MB model and the 8.6 MB film index once, so its cap is
+# what that load needs; each text then allocates per token.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TARGETS=(bundle index profile catalogue_jsonl events_jsonl feedback_text)
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "fuzz: installing cargo-fuzz (crates.io, once)"
+  cargo install cargo-fuzz --version 0.13.2 --locked
+fi
+[ -d fuzz/seeds/profile ] || bash fuzz/seeds.sh
+export RUSTC_BOOTSTRAP=1
+
+run() {
+  local target=$1 seconds=$2 malloc=16 sanitizer=address
+  # feedback_text runs the real model: under AddressSanitizer a text takes ~1 s, so it
+  # runs without it (the kernels' bounds are checked by the other targets, which run the
+  # same code on the tiny model under AddressSanitizer).
+  [ "$target" = feedback_text ] && malloc=256 && sanitizer=none
+  mkdir -p "fuzz/corpus/$target" "fuzz/artifacts/$target"
+  # Every run starts by replaying the seeds and the crashes found before (regressions/).
+  local dirs=("fuzz/corpus/$target" "fuzz/seeds/$target")
+  [ -d "fuzz/regressions/$target" ] && dirs+=("fuzz/regressions/$target")
+  echo "fuzz: $target for ${seconds}s"
+  cargo fuzz run -O -s "$sanitizer" "$target" "${dirs[@]}" -- \
+    -max_total_time="$seconds" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -max_len=65536 -timeout=20 -rss_limit_mb=2048 \
+    -malloc_limit_mb="$malloc" -print_final_stats=1 \
+    -artifact_prefix="fuzz/artifacts/$target/" 2>&1 | grep -E "^(stat::|==|SUMMARY|Done|INFO: -max_total_time|.*panicked|.*ERROR|.*malloc)" || true
+  # libFuzzer's status is lost in the pipe: a crash leaves an artifact.
+  if compgen -G "fuzz/artifacts/$target/*" >/dev/null; then
+    echo "fuzz: $target crashed: $(ls fuzz/artifacts/$target)" >&2
+    return 1
+  fi
+}
+
+case "${1:-smoke}" in
+  smoke) for t in "${TARGETS[@]}"; do run "$t" 15; done ;;
+  all) for t in "${TARGETS[@]}"; do run "$t" "${2:?seconds}"; done ;;
+  *) run "$1" "${2:?seconds}" ;;
+esac
