@@ -4,7 +4,8 @@
 // first 24 bytes have arrived (every localrec file starts with a 32-byte envelope stating its
 // payload length), which stays right under gzip or brotli, where `content-length` counts
 // compressed bytes; else `content-length` when the response is not compressed; else 0
-// (unknown: show an indeterminate state). The last report always has loaded == total.
+// (unknown: show an indeterminate state). The first report (loaded 0) comes when the answer
+// starts, the last always has loaded == total.
 //
 // With `validators` ({etag, lastModified} of a cached copy) the request is conditional, and a
 // 304 answer resolves to {notModified: true} without a body.
@@ -22,6 +23,9 @@ export async function download(url, onProgress = () => {}, validators = null) {
   const reader = res.body.getReader();
   const chunks = [];
   let loaded = 0;
+  // A first report as soon as the answer starts: engines that hand over the body in one or
+  // two large chunks (WebKit) still show a download under way, of known or unknown size.
+  onProgress(0, total);
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;

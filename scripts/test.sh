@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: native unit + integration tests (cargo test, including
-# parity with PyTorch on ../shared/reference), the GPU tests on lavapipe, then
-# the wasm build and the browser tests in headless Chromium (node --test).
+# parity with PyTorch on ../shared/reference), the GPU tests on lavapipe, a
+# fuzzing smoke run of every parser (fuzz/run.sh: the seeds and past crashes
+# replayed, then 12 s each), then the wasm build and the browser tests in
+# Chromium, Firefox ESR and WebKitGTK (node --test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -12,5 +14,6 @@ cargo test --all-targets
 # may have no adapter); here lavapipe is installed, so they run, and a missing
 # adapter fails them instead of passing silently.
 cargo test --all-targets -- --ignored
+bash fuzz/run.sh smoke
 bash scripts/build-wasm.sh
 node --test --test-concurrency=1 tests/browser/*.test.mjs

@@ -138,8 +138,11 @@ async function main() {
     },
     onProgress: (p) => {
       shop.progress.push(p);
-      $("progress").value = p.total ? p.loaded / p.total : 0;
-      $("progress-label").textContent = `${p.cached ? "Reading" : "Downloading"} the ${p.file} (${(p.loaded / 1e6).toFixed(1)} MB)`;
+      // Size unknown (a compressed answer whose first bytes have not arrived): an indeterminate bar.
+      if (p.total) $("progress").value = p.loaded / p.total;
+      else $("progress").removeAttribute("value");
+      const size = p.total ? ` of ${(p.total / 1e6).toFixed(1)} MB` : "";
+      $("progress-label").textContent = `${p.cached ? "Reading" : "Downloading"} the ${p.file} (${(p.loaded / 1e6).toFixed(1)} MB${size})`;
     },
     onWarning: (w) => {
       shop.warnings.push(w.message);
