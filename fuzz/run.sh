@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes localrec's parsers with cargo-fuzz (libFuzzer + AddressSanitizer).
 #
-#   bash fuzz/run.sh smoke            every target for 15 s (the test command runs this)
+#   bash fuzz/run.sh smoke            every target for 12 s (the test command runs this)
 #   bash fuzz/run.sh TARGET SECONDS   one target, e.g. `bash fuzz/run.sh profile 1800`
 #   bash fuzz/run.sh all SECONDS      every target in turn
 #   FUZZ_RUNS=10000000 bash fuzz/run.sh profile 1800   stop at 10 million executions or 30 min
@@ -50,7 +50,7 @@ run() {
 }
 
 case "${1:-smoke}" in
-  smoke) for t in "${TARGETS[@]}"; do run "$t" 15; done ;;
+  smoke) for t in "${TARGETS[@]}"; do run "$t" 12; done ;;
   all) for t in "${TARGETS[@]}"; do run "$t" "${2:?seconds}"; done ;;
   *) run "$1" "${2:?seconds}" ;;
 esac
