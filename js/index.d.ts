@@ -41,6 +41,12 @@ export interface CreateOptions {
    * one-pass timing says it is faster), "gpu" (WebGPU, an error without it) or "cpu".
    */
   backend?: "auto" | "gpu" | "cpu";
+  /**
+   * The scale of the ratings given to `feedback`: "1-5" (default), "0.5-5" (half stars), "1-10",
+   * "thumbs" (0 or 1), or any "MIN-MAX". Each rating is mapped to 1–5 stars as the native events
+   * reader maps it; a rating off the scale rejects with InvalidInput naming the scale.
+   */
+  ratingScale?: string;
   /** Called when a GPU fault moved scoring to the CPU (results are unaffected). */
   onBackendChange?: (change: BackendChange) => void;
   /** Called when the worker died (pending calls rejected with `WorkerCrashed`); the next call

@@ -21,7 +21,7 @@ export class LocalRec extends EventTarget {
 
   /** Starts the worker, downloads (or reads from cache) the model and catalogue, restores the profile. */
   static async create(options = {}) {
-    const { model, catalogue, onProgress, onWarning, onBackendChange, onCrash, onProfileChange, worker, wasm, wasmRelaxed, simd = "auto", backend = "auto" } = options;
+    const { model, catalogue, onProgress, onWarning, onBackendChange, onCrash, onProfileChange, worker, wasm, wasmRelaxed, simd = "auto", backend = "auto", ratingScale = "1-5" } = options;
     // A worker we start ourselves can be started again after a crash; one the caller gave cannot.
     const spawn = worker ? null : () => new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     const rec = new LocalRec(worker ?? spawn(), spawn);
@@ -40,6 +40,7 @@ export class LocalRec extends EventTarget {
       wasmRelaxed: wasmRelaxed && absolute(wasmRelaxed),
       simd,
       backend,
+      ratingScale,
     };
     try {
       rec.#info = await rec.#send("init", rec.#initArgs);

@@ -253,7 +253,7 @@ async function loadEngine(model, catalogue) {
 }
 
 const ops = {
-  async init({ model, catalogue, wasm, wasmRelaxed, simd = "auto", backend = "auto" }) {
+  async init({ model, catalogue, wasm, wasmRelaxed, simd = "auto", backend = "auto", ratingScale = "1-5" }) {
     if (typeof model !== "string" || typeof catalogue !== "string") {
       throw namedError("InvalidInput", "LocalRec.create needs `model` and `catalogue` URLs (strings)");
     }
@@ -274,6 +274,7 @@ const ops = {
     }
     engine = await loadEngine(model, catalogue);
     if (!["auto", "gpu", "cpu"].includes(backend)) throw namedError("InvalidInput", `LocalRec.create: backend must be "auto", "gpu" or "cpu", not ${JSON.stringify(backend)}`);
+    engine.setRatingScale(ratingScale);
     await engine.useGpu(backend);
     engine.takeBackendEvents();
     profileKey = `profile:${engine.modelId}:${engine.catalogueId}`;

@@ -47,12 +47,13 @@ pub use model::bundle::{ModelBundle, Quant};
 pub use model::config::BertConfig;
 pub use rec::catalogue::{read_catalogue, AttributeValue, CatalogueItem};
 pub use rec::collab::{Blend, CollabModel, UserFactors};
-pub use rec::feedback::{read_events, Event, Feedback, FeedbackKind};
+pub use rec::feedback::{read_events, read_events_on, Event, Feedback, FeedbackKind};
 pub use rec::index::CatalogueIndex;
 pub use rec::profile::{IntentProfile, ProfileSettings, Rejection};
 pub use rec::ranker::{
     AttributeFilter, Boost, BoostTarget, Effect, Filters, NumericRange, RankOptions, Ranker,
     Reason, ReasonKind, Recommendation, Scene,
 };
+pub use rec::rating_scale::RatingScale;
 pub use rec::recommender::Recommender;
 pub use util::error::{Error, FileKind, Result};

@@ -926,3 +926,62 @@ fn recommend_bad_input_fails_with_one_line() {
         "{line}"
     );
 }
+
+#[test]
+fn recommend_reads_ratings_on_the_scale_the_file_or_the_option_names() {
+    let (_dir, bundle, index) = tiny_shop();
+    // Half stars: 0.5 is the worst rating, 5 the best.
+    let half = b"{\"user\": \"u1\", \"ts\": 1, \"item\": \"war1\", \"rating\": 5}\n{\"user\": \"u1\", \"ts\": 2, \"item\": \"com1\", \"rating\": 0.5}\n";
+    // Without a scale, 0.5 is off the 1-5 default: an error naming the line and the scale.
+    let out = recommend(&bundle, &index, &["--feedback", "-"], half);
+    assert_eq!(out.status.code(), Some(1));
+    let line = stderr_line(&out);
+    assert!(
+        line.contains("events line 2") && line.contains("0.5 is not on the 1–5 scale"),
+        "{line}"
+    );
+    // With the option, or with the file's own first line, the same visit reads and ranks alike.
+    let with_option = recommend_json_stdin(&bundle, &index, &["--rating-scale", "0.5-5"], half);
+    let mut headed = b"{\"rating_scale\": \"0.5-5\"}\n".to_vec();
+    headed.extend_from_slice(half);
+    let with_header = recommend_json_stdin(&bundle, &index, &[], &headed);
+    assert_eq!(ids(&with_option), ids(&with_header));
+    assert_eq!(with_option["events"], 2);
+    // 0.5 of 0.5–5 is 1 star: the rated item is pushed down, like a 1-star review on 1–5.
+    let stars = b"{\"user\": \"u1\", \"ts\": 1, \"item\": \"war1\", \"rating\": 5}\n{\"user\": \"u1\", \"ts\": 2, \"item\": \"com1\", \"rating\": 1}\n";
+    let on_stars = recommend_json_stdin(&bundle, &index, &[], stars);
+    assert_eq!(ids(&with_option), ids(&on_stars));
+    // A header and an option that disagree, and a scale that is not one, are errors.
+    let out = recommend(
+        &bundle,
+        &index,
+        &["--feedback", "-", "--rating-scale", "1-10"],
+        &headed,
+    );
+    assert!(stderr_line(&out).contains("0.5–5 scale, but 1–10 was asked for"));
+    let out = recommend(
+        &bundle,
+        &index,
+        &["--feedback", "-", "--rating-scale", "10-1"],
+        half,
+    );
+    assert_eq!(out.status.code(), Some(2), "clap rejects the option");
+}
+
+/// [`recommend_json`] with the events on stdin.
+fn recommend_json_stdin(
+    bundle: &std::path::Path,
+    index: &std::path::Path,
+    extra: &[&str],
+    stdin: &[u8],
+) -> serde_json::Value {
+    let mut args = vec!["--feedback", "-", "--json"];
+    args.extend_from_slice(extra);
+    let out = recommend(bundle, index, &args, stdin);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&String::from_utf8(out.stdout).unwrap()).unwrap()
+}

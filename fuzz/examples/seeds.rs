@@ -46,7 +46,9 @@ fn tiny() -> Result<Encoder, Failure> {
 fn main() -> Result<(), Failure> {
     let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
     let [out, films, amazon_catalogue, amazon_events, queries, visit] = args.as_slice() else {
-        return Err("usage: seeds OUT FILMS.jsonl.gz AMAZON_CATALOGUE AMAZON_EVENTS QUERIES VISIT".into());
+        return Err(
+            "usage: seeds OUT FILMS.jsonl.gz AMAZON_CATALOGUE AMAZON_EVENTS QUERIES VISIT".into(),
+        );
     };
     let films = lines(films)?;
     let amazon = lines(amazon_catalogue)?;
@@ -54,22 +56,47 @@ fn main() -> Result<(), Failure> {
 
     // Model bundles: the tiny model, int8 and f32.
     for (quant, name) in [(Quant::Int8, "tiny-int8.lrm"), (Quant::F32, "tiny-f32.lrm")] {
-        write(out, "bundle", name, &localrec::testing::tiny_bundle_bytes(quant, 1))?;
+        write(
+            out,
+            "bundle",
+            name,
+            &localrec::testing::tiny_bundle_bytes(quant, 1),
+        )?;
     }
 
     // Catalogue JSONL: a few lines at a time, films and Amazon items.
     for (i, chunk) in films.chunks(3).take(8).enumerate() {
-        write(out, "catalogue_jsonl", &format!("films-{i}.jsonl"), chunk.join("\n").as_bytes())?;
+        write(
+            out,
+            "catalogue_jsonl",
+            &format!("films-{i}.jsonl"),
+            chunk.join("\n").as_bytes(),
+        )?;
     }
     for (i, chunk) in amazon.chunks(3).take(4).enumerate() {
-        write(out, "catalogue_jsonl", &format!("amazon-{i}.jsonl"), chunk.join("\n").as_bytes())?;
+        write(
+            out,
+            "catalogue_jsonl",
+            &format!("amazon-{i}.jsonl"),
+            chunk.join("\n").as_bytes(),
+        )?;
     }
 
     // Events JSONL: Amazon events (reviews with stars) and the scripted visit.
     for (i, chunk) in events.chunks(5).take(6).enumerate() {
-        write(out, "events_jsonl", &format!("amazon-{i}.jsonl"), chunk.join("\n").as_bytes())?;
+        write(
+            out,
+            "events_jsonl",
+            &format!("amazon-{i}.jsonl"),
+            chunk.join("\n").as_bytes(),
+        )?;
     }
-    write(out, "events_jsonl", "visit.jsonl", lines(visit)?.join("\n").as_bytes())?;
+    write(
+        out,
+        "events_jsonl",
+        "visit.jsonl",
+        lines(visit)?.join("\n").as_bytes(),
+    )?;
 
     // Feedback text: the visible intent phrasings, the visit's texts, review texts.
     let mut texts: Vec<String> = Vec::new();
@@ -84,20 +111,41 @@ fn main() -> Result<(), Failure> {
     for e in read_events(lines(visit)?.join("\n").as_bytes())? {
         texts.extend(e.feedback.text);
     }
-    for e in read_events(events.iter().take(200).cloned().collect::<Vec<_>>().join("\n").as_bytes())?
-        .into_iter()
-        .filter_map(|e| e.feedback.text)
-        .take(20)
+    for e in read_events(
+        events
+            .iter()
+            .take(200)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+            .as_bytes(),
+    )?
+    .into_iter()
+    .filter_map(|e| e.feedback.text)
+    .take(20)
     {
         texts.push(e);
     }
     for (i, t) in texts.iter().enumerate() {
-        write(out, "feedback_text", &format!("text-{i:03}.txt"), t.as_bytes())?;
+        write(
+            out,
+            "feedback_text",
+            &format!("text-{i:03}.txt"),
+            t.as_bytes(),
+        )?;
     }
 
     // Indexes (tiny model): 40 films without collaborative knowledge, the
     // Amazon items with it (learned from their events).
-    let film_items = read_catalogue(films.iter().take(40).cloned().collect::<Vec<_>>().join("\n").as_bytes())?;
+    let film_items = read_catalogue(
+        films
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+            .as_bytes(),
+    )?;
     let film_index = CatalogueIndex::build(&tiny()?, &film_items, 120, |_, _| {})?;
     write(out, "index", "films-40.lri", film_index.as_bytes())?;
 
@@ -109,7 +157,10 @@ fn main() -> Result<(), Failure> {
         }
     }
     let items = read_catalogue(amazon.join("\n").as_bytes())?;
-    let mut busiest: Vec<_> = items.iter().filter(|i| per_item.contains_key(i.id.as_str())).collect();
+    let mut busiest: Vec<_> = items
+        .iter()
+        .filter(|i| per_item.contains_key(i.id.as_str()))
+        .collect();
     busiest.sort_by_key(|i| std::cmp::Reverse(per_item[i.id.as_str()]));
     let chosen: Vec<_> = busiest.into_iter().take(40).cloned().collect();
     let ids: HashSet<&str> = chosen.iter().map(|i| i.id.as_str()).collect();
@@ -129,7 +180,12 @@ fn main() -> Result<(), Failure> {
         |_, _, _| {},
     )?;
     let collab_index = rec.index().clone().with_collab(model)?;
-    write(out, "index", "amazon-40-collab.lri", collab_index.as_bytes())?;
+    write(
+        out,
+        "index",
+        "amazon-40-collab.lri",
+        collab_index.as_bytes(),
+    )?;
 
     // Profiles: an empty one and three Amazon users replayed.
     write(
@@ -142,15 +198,23 @@ fn main() -> Result<(), Failure> {
     for e in &kept {
         users.entry(e.user.as_str()).or_default().push(e);
     }
-    let mut written = 0;
-    for (user, evs) in users.iter().filter(|(_, e)| e.len() >= 3).take(3) {
+    for (written, (user, evs)) in users
+        .iter()
+        .filter(|(_, e)| e.len() >= 3)
+        .take(3)
+        .enumerate()
+    {
         let mut profile = rec.new_profile(ProfileSettings::default())?;
         for e in evs {
             rec.record(&mut profile, &e.feedback)?;
         }
         profile.mark_seen(user);
-        write(out, "profile", &format!("user-{written}.lrp"), &profile.to_bytes())?;
-        written += 1;
+        write(
+            out,
+            "profile",
+            &format!("user-{written}.lrp"),
+            &profile.to_bytes(),
+        )?;
     }
     println!("seeds written to {}", out.display());
     Ok(())

@@ -95,14 +95,19 @@ pub fn index(data: &[u8]) {
         if let Some(collab) = index.collab() {
             let _ = (collab.k(), collab.items_with_factors());
         }
-        let Ok(empty) = IntentProfile::new(index.model_id(), index.dims(), ProfileSettings::default())
+        let Ok(empty) =
+            IntentProfile::new(index.model_id(), index.dims(), ProfileSettings::default())
         else {
             continue;
         };
         let options = RankOptions::default();
         let _ = Ranker::new(&index).rank(&empty, &options);
         let encoder = tiny();
-        if index.is_empty() || index.check_model(encoder.model_id(), encoder.dims()).is_err() {
+        if index.is_empty()
+            || index
+                .check_model(encoder.model_id(), encoder.dims())
+                .is_err()
+        {
             continue;
         }
         let first = index.id(0).to_string();
@@ -132,13 +137,16 @@ pub fn profile(data: &[u8]) {
         let Ok(profile) = IntentProfile::from_bytes(&bytes) else {
             continue;
         };
-        let again = IntentProfile::from_bytes(&profile.to_bytes()).expect("a written profile parses");
+        let again =
+            IntentProfile::from_bytes(&profile.to_bytes()).expect("a written profile parses");
         assert_eq!(again, profile);
         // Merging is an idempotent union: a profile merged with itself keeps each
         // distinct signal once (a stored profile may hold the same signal twice),
         // and merging again changes nothing.
         let mut merged = profile.clone();
-        merged.merge(&profile).expect("a profile merges with itself");
+        merged
+            .merge(&profile)
+            .expect("a profile merges with itself");
         assert!(merged.signals().len() <= profile.signals().len());
         let mut twice = merged.clone();
         twice.merge(&profile).expect("merges again");
@@ -177,7 +185,10 @@ pub fn events_jsonl(data: &[u8]) {
     if events.is_empty() || events.len() > MAX_EMBEDDED_ITEMS {
         return;
     }
-    let mut ids: Vec<String> = events.iter().filter_map(|e| e.feedback.item.clone()).collect();
+    let mut ids: Vec<String> = events
+        .iter()
+        .filter_map(|e| e.feedback.item.clone())
+        .collect();
     ids.sort();
     ids.dedup();
     ids.push("fuzz-anchor".into());
@@ -187,15 +198,16 @@ pub fn events_jsonl(data: &[u8]) {
         .collect();
     let items = read_catalogue(lines.as_bytes()).expect("generated catalogue lines read");
     let encoder = tiny();
-    let index =
-        CatalogueIndex::build(&encoder, &items, 0, |_, _| {}).expect("the generated catalogue builds");
+    let index = CatalogueIndex::build(&encoder, &items, 0, |_, _| {})
+        .expect("the generated catalogue builds");
     let rec = Recommender::new(encoder, index).expect("tiny index, tiny model");
     {
         let mut profiles = std::collections::BTreeMap::new();
         for event in &events {
-            let profile = profiles
-                .entry(event.user.clone())
-                .or_insert_with(|| rec.new_profile(ProfileSettings::default()).expect("profile"));
+            let profile = profiles.entry(event.user.clone()).or_insert_with(|| {
+                rec.new_profile(ProfileSettings::default())
+                    .expect("profile")
+            });
             rec.record(profile, &event.feedback)
                 .expect("a validated event about a known item records");
         }
@@ -253,7 +265,10 @@ pub fn feedback_text(data: &[u8]) {
             assert_eq!(v.len(), rec.encoder().dims());
             let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
             assert!(v.iter().all(|x| x.is_finite()), "a finite embedding");
-            assert!(norm == 0.0 || (norm - 1.0).abs() < 1e-3, "unit or zero, got {norm}");
+            assert!(
+                norm == 0.0 || (norm - 1.0).abs() < 1e-3,
+                "unit or zero, got {norm}"
+            );
         }
         let mut profile = rec
             .new_profile(ProfileSettings::default())
@@ -271,7 +286,10 @@ mod tests {
     fn replay(target: &str, check: fn(&[u8])) {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let mut n = 0;
-        for dir in [root.join("seeds").join(target), root.join("regressions").join(target)] {
+        for dir in [
+            root.join("seeds").join(target),
+            root.join("regressions").join(target),
+        ] {
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;
             };

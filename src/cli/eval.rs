@@ -7,7 +7,7 @@ use clap::Args;
 use localrec::offline::eval::collaborative::LearnOptions;
 use localrec::offline::eval::{evaluate, fit_polarity, EvalOptions, EvalReport, Split};
 use localrec::rec::polarity::PolarityCurve;
-use localrec::{read_catalogue, read_events, CatalogueIndex, Recommender};
+use localrec::{read_catalogue, read_events_on, CatalogueIndex, Recommender};
 
 use super::{
     load_encoder, open_input, read_file, write_atomically, CliError, Progress, StagedProgress,
@@ -24,6 +24,10 @@ pub struct EvalArgs {
     /// Events JSONL (optionally .gz).
     #[arg(long)]
     events: PathBuf,
+    /// The events' rating scale when the file names none on its first line
+    /// (`{"rating_scale": …}`): `1-5` (default), `0.5-5`, `1-10`, `thumbs`, any `MIN-MAX`.
+    #[arg(long, value_name = "SCALE")]
+    rating_scale: Option<localrec::RatingScale>,
     /// A prebuilt index of the same catalogue (else it is built now).
     #[arg(long)]
     index: Option<PathBuf>,
@@ -56,7 +60,7 @@ pub struct EvalArgs {
 pub fn run(args: EvalArgs) -> Result<(), CliError> {
     let encoder = load_encoder(args.model)?;
     let items = read_catalogue(BufReader::new(open_input(&args.catalogue)?))?;
-    let events = read_events(BufReader::new(open_input(&args.events)?))?;
+    let events = read_events_on(BufReader::new(open_input(&args.events)?), args.rating_scale)?;
     let index = match &args.index {
         Some(p) => CatalogueIndex::from_bytes(read_file(p)?)?,
         None => {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use localrec::offline::eval::collaborative::{learn_collab, LearnOptions};
 use localrec::rec::index::DEFAULT_SNIPPET_CHARS;
-use localrec::{read_catalogue, read_events, CatalogueIndex, Recommender};
+use localrec::{read_catalogue, read_events_on, CatalogueIndex, Recommender};
 
 use super::{
     attach_backend, load_encoder, open_input, read_file, write_atomically, BackendArg, CliError,
@@ -45,6 +45,10 @@ pub struct BuildArgs {
     /// Store events (JSONL, the `eval` format): learn collaborative knowledge into the index.
     #[arg(long)]
     interactions: Option<PathBuf>,
+    /// The events' rating scale when the file names none on its first line
+    /// (`{"rating_scale": …}`): `1-5` (default), `0.5-5`, `1-10`, `thumbs`, any `MIN-MAX`.
+    #[arg(long, value_name = "SCALE", requires = "interactions")]
+    rating_scale: Option<localrec::RatingScale>,
     /// Latent factors of the collaborative model.
     #[arg(long, default_value_t = 64)]
     factors: usize,
@@ -78,7 +82,7 @@ fn build(args: BuildArgs) -> Result<(), CliError> {
     )?;
     progress.finish();
     let index = match &args.interactions {
-        Some(path) => with_interactions(encoder, index, path, args.factors)?,
+        Some(path) => with_interactions(encoder, index, path, args.factors, args.rating_scale)?,
         None => index,
     };
     write_atomically(&args.output, index.as_bytes())?;
@@ -98,8 +102,9 @@ fn with_interactions(
     index: CatalogueIndex,
     events: &std::path::Path,
     factors: usize,
+    scale: Option<localrec::RatingScale>,
 ) -> Result<CatalogueIndex, CliError> {
-    let events = read_events(BufReader::new(open_input(events)?))?;
+    let events = read_events_on(BufReader::new(open_input(events)?), scale)?;
     let rec = Recommender::new(encoder, index)?;
     let popularity = rec.index().popularity().to_vec();
     let all: Vec<&localrec::Event> = events.iter().collect();

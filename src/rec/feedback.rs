@@ -9,11 +9,17 @@
 //! `user` (string) and `ts` (unix seconds) are required; `item`, `rating`
 //! (1–5), `text` and `kind` (like | dislike | not_interested | view | purchase
 //! | review) are optional, but an event must say something: a text, or an item.
+//!
+//! Ratings on another scale: the file says so on its first line,
+//! `{"rating_scale": "0.5-5"}` (or `"1-10"`, `"thumbs"`, …), or the reader is
+//! given the scale ([`read_events_on`]); each rating is mapped to 1–5 stars as it
+//! is read ([`RatingScale`]), so everything downstream sees one scale.
 
 use std::io::BufRead;
 
 use serde::{Deserialize, Serialize};
 
+use crate::rec::rating_scale::RatingScale;
 use crate::util::error::{Error, Result};
 
 /// What kind of feedback an event is.
@@ -133,9 +139,19 @@ pub struct Event {
     pub feedback: Feedback,
 }
 
-/// Reads and validates an events JSONL file (blank lines skipped).
+/// Reads and validates an events JSONL file (blank lines skipped), ratings on
+/// 1–5 stars unless the file names its scale on its first line.
 pub fn read_events(reader: impl BufRead) -> Result<Vec<Event>> {
+    read_events_on(reader, None)
+}
+
+/// Like [`read_events`], with the ratings' scale when the file names none
+/// (`None`: 1–5 stars). A file that names a scale other than `scale` is an
+/// error: the two disagree about what its numbers mean.
+pub fn read_events_on(reader: impl BufRead, scale: Option<RatingScale>) -> Result<Vec<Event>> {
     let mut out = Vec::new();
+    let mut on = scale.unwrap_or_default();
+    let mut first = true;
     for (n, line) in reader.lines().enumerate() {
         let bad = |reason: String| Error::EventLine {
             line: n + 1,
@@ -146,12 +162,30 @@ pub fn read_events(reader: impl BufRead) -> Result<Vec<Event>> {
             continue;
         }
         let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
+        let header = std::mem::take(&mut first) && v.get("user").is_none();
+        if let Some(named) = v.get("rating_scale").filter(|_| header) {
+            let named: RatingScale = named
+                .as_str()
+                .ok_or_else(|| bad("`rating_scale` must be a string, e.g. \"0.5-5\"".into()))?
+                .parse()
+                .map_err(|e: Error| bad(e.to_string()))?;
+            if scale.is_some_and(|given| given != named) {
+                return Err(bad(format!(
+                    "the file says its ratings are on the {named} scale, but {on} was asked for"
+                )));
+            }
+            on = named;
+            continue;
+        }
         if v.get("ts").is_none() {
             return Err(bad("missing `ts`".into()));
         }
-        let event: Event = serde_json::from_value(v).map_err(|e| bad(e.to_string()))?;
+        let mut event: Event = serde_json::from_value(v).map_err(|e| bad(e.to_string()))?;
         if event.user.is_empty() {
             return Err(bad("empty `user`".into()));
+        }
+        if let Some(r) = event.feedback.rating {
+            event.feedback.rating = Some(on.to_stars(r).map_err(|e| bad(e.to_string()))?);
         }
         event.feedback.validate().map_err(|e| bad(e.to_string()))?;
         out.push(event);
@@ -190,7 +224,7 @@ mod tests {
             (r#"{"user":"u","ts":1}"#, "needs a text or an item"),
             (
                 r#"{"user":"u","ts":1,"item":"a","rating":7}"#,
-                "not between 1 and 5",
+                "rating: 7 is not on the 1–5 scale",
             ),
             (
                 r#"{"user":"u","ts":1,"kind":"like"}"#,
@@ -215,5 +249,46 @@ mod tests {
         }
         assert!(Feedback::text(0, "   ").validate().is_err());
         assert!(Feedback::rating(0, "a", f32::NAN, None).validate().is_err());
+    }
+
+    #[test]
+    fn ratings_on_another_scale_are_read_as_stars() {
+        let half = concat!(
+            r#"{"rating_scale": "0.5-5"}"#,
+            "\n",
+            r#"{"user":"u","ts":1,"item":"a","rating":0.5}"#,
+            "\n",
+            r#"{"user":"u","ts":2,"item":"b","rating":5}"#,
+        );
+        let stars: Vec<f32> = read_events(half.as_bytes())
+            .unwrap()
+            .iter()
+            .filter_map(|e| e.feedback.rating)
+            .collect();
+        assert_eq!(stars, [1.0, 5.0]);
+        // The same lines without the header: 0.5 is off the default scale, named in the error.
+        let bare = half.split_once('\n').unwrap().1;
+        let err = read_events(bare.as_bytes()).unwrap_err().to_string();
+        assert!(
+            err.contains("line 1") && err.contains("0.5 is not on the 1–5 scale"),
+            "{err}"
+        );
+        // Given by the caller instead (a CLI option): the same stars.
+        let given = read_events_on(bare.as_bytes(), Some("0.5-5".parse().unwrap())).unwrap();
+        assert_eq!(given[0].feedback.rating, Some(1.0));
+        // A header that disagrees with the caller is an error, not a silent choice.
+        let err = read_events_on(half.as_bytes(), Some("1-10".parse().unwrap())).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("0.5–5 scale, but 1–10 was asked for"),
+            "{err}"
+        );
+        // Thumbs: down and up are 1 and 5 stars; anything else names the line and the scale.
+        let thumbs = "{\"rating_scale\":\"thumbs\"}\n{\"user\":\"u\",\"ts\":1,\"item\":\"a\",\"rating\":1}\n{\"user\":\"u\",\"ts\":2,\"item\":\"a\",\"rating\":3}";
+        let err = read_events(thumbs.as_bytes()).unwrap_err().to_string();
+        assert!(
+            err.contains("line 3") && err.contains("3 is not on the thumbs (0 or 1) scale"),
+            "{err}"
+        );
     }
 }

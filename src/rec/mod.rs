@@ -1,7 +1,7 @@
 //! The recommender: from a user's feedback to a ranked list.
 //!
 //! Catalogue items and feedback events come in as records ([`catalogue`],
-//! [`feedback`]); feedback text is read into clauses ([`intent`]) and its
+//! [`feedback`], ratings on any [`rating_scale`]); feedback text is read into clauses ([`intent`]) and its
 //! polarity judged ([`polarity`]); everything folds into a private
 //! [`profile::IntentProfile`]. The [`ranker`] scores the shipped
 //! [`index::CatalogueIndex`] against it — with collaborative knowledge folded
@@ -18,6 +18,7 @@ pub mod intent;
 pub mod polarity;
 pub mod profile;
 pub mod ranker;
+pub mod rating_scale;
 pub mod recommender;
 #[cfg(feature = "gpu")]
 pub mod scoring;

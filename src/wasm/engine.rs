@@ -15,6 +15,8 @@ pub struct Engine {
     /// Shared with the promises of the async methods.
     rec: std::rc::Rc<crate::Recommender>,
     profile: crate::IntentProfile,
+    /// The scale feedback ratings are on (mapped to 1–5 stars as they arrive).
+    rating_scale: crate::RatingScale,
     /// Catalogue scoring on the GPU, once `useGpu` attached it.
     #[cfg(feature = "gpu")]
     scoring:
@@ -139,6 +141,7 @@ impl Engine {
         Ok(Engine {
             rec: std::rc::Rc::new(rec),
             profile,
+            rating_scale: crate::RatingScale::default(),
             #[cfg(feature = "gpu")]
             scoring: Default::default(),
         })
@@ -187,10 +190,26 @@ impl Engine {
         }
         let mut feedback: crate::Feedback = serde_wasm_bindgen::from_value(event)
             .map_err(|e| invalid(&format!("feedback(event): {e}")))?;
+        if let Some(r) = feedback.rating {
+            feedback.rating = Some(self.rating_scale.to_stars(r).map_err(to_js)?);
+        }
         if feedback.ts == 0 {
             feedback.ts = now_seconds();
         }
         self.rec.record(&mut self.profile, &feedback).map_err(to_js)
+    }
+
+    /// The scale of the ratings `feedback` receives: `"1-5"` (the default), `"0.5-5"`,
+    /// `"1-10"`, `"thumbs"` or any `"MIN-MAX"`; each rating becomes 1–5 stars as the
+    /// native reader maps it. A bad scale is an `InvalidInput` error and changes nothing.
+    #[wasm_bindgen(js_name = setRatingScale)]
+    pub fn set_rating_scale(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string")] scale: JsValue,
+    ) -> Result<(), JsValue> {
+        let scale = string_of(&scale, "setRatingScale(scale): scale")?;
+        self.rating_scale = scale.parse().map_err(to_js)?;
+        Ok(())
     }
 
     /// The top items: `{k?, alpha?, diversity?, excludeSeen?, filters?, scene?}`.

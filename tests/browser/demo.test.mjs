@@ -233,7 +233,7 @@ test("bad input from JS is a rejected promise and the worker keeps working", asy
   // Each is an Error whose stable name says what kind of failure it is.
   assert.match(out.unknown, /^UnknownItem: .*unknown item id `No_Such_Film`/);
   assert.match(out.badKind, /^InvalidInput: .*unknown variant `love`/);
-  assert.match(out.badRating, /^InvalidInput: .*not between 1 and 5/);
+  assert.match(out.badRating, /^InvalidInput: .*rating: 11 is not on the 1–5 scale/);
   assert.match(out.notObject, /^InvalidInput: .*must be an object/);
   assert.match(out.badK, /^InvalidInput: .*invalid k/);
   assert.match(out.badAlpha, /^InvalidInput: .*recommend\(options\)/);
@@ -291,4 +291,24 @@ test("the worker always answers: unknown operations, terminate, a crash mid-call
   assert.match(out.badFault, /^InvalidInput: /);
   assert.equal(out.crashes.length, 2, JSON.stringify(out.crashes));
   assert.ok(out.crashes.every((c) => c.restarts === true));
+});
+
+test("ratings on another scale: half stars are read as the native reader reads them", async () => {
+  const out = await page.evaluate(async () => {
+    const { LocalRec } = await import("/js/index.js");
+    const options = { model: "./models/minilm-l6-v2-int8.lrm", catalogue: "./catalogue.lri" };
+    const named = (p) => p.then((v) => "resolved", (e) => `${e.name}: ${e.message}`);
+    const badScale = await named(LocalRec.create({ ...options, ratingScale: "5-1" }));
+    const rec = await LocalRec.create({ ...options, ratingScale: "0.5-5" });
+    await rec.clearProfile();
+    const lowest = await rec.feedback({ item: "Heat_(1995_film)", rating: 0.5 });
+    const offScale = await named(rec.feedback({ item: "Heat_(1995_film)", rating: 6 }));
+    await rec.clearProfile();
+    rec.terminate();
+    return { badScale, weight: lowest.signals[0].weight, offScale };
+  });
+  assert.match(out.badScale, /^InvalidInput: .*rating scale/);
+  // 0.5 of 0.5–5 is 1 star: the weight of a 1-star rating, (1 − 3) / 2 = −1.
+  assert.equal(out.weight, -1);
+  assert.match(out.offScale, /^InvalidInput: .*rating: 6 is not on the 0.5–5 scale/);
 });

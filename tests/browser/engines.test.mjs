@@ -177,7 +177,7 @@ for (const engine of ENGINES) {
         };
       });
       assert.match(out.unknown, /^UnknownItem: /);
-      assert.match(out.badRating, /^InvalidInput: .*not between 1 and 5/);
+      assert.match(out.badRating, /^InvalidInput: .*rating: 11 is not on the 1–5 scale/);
       assert.match(out.badK, /^InvalidInput: .*invalid k/);
       assert.match(out.badImport, /^Corrupt: /);
       assert.equal(out.stillWorks, 3);

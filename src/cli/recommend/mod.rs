@@ -50,6 +50,10 @@ pub struct RecommendArgs {
     /// The user whose events to use, when the file holds several.
     #[arg(long, value_name = "ID", requires = "feedback")]
     user: Option<String>,
+    /// The events' rating scale when the file names none on its first line
+    /// (`{"rating_scale": …}`): `1-5` (default), `0.5-5`, `1-10`, `thumbs`, any `MIN-MAX`.
+    #[arg(long, value_name = "SCALE")]
+    rating_scale: Option<localrec::RatingScale>,
     /// How many items.
     #[arg(long, default_value_t = 10)]
     k: usize,
@@ -202,7 +206,11 @@ pub fn run(args: RecommendArgs) -> Result<(), CliError> {
         ..RankOptions::default()
     };
     options.validate()?;
-    let visit = read_visit(args.feedback.as_deref(), args.user.as_deref())?;
+    let visit = read_visit(
+        args.feedback.as_deref(),
+        args.user.as_deref(),
+        args.rating_scale,
+    )?;
 
     let started = Instant::now();
     let encoder = load_encoder(args.model)?;

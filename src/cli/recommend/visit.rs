@@ -20,7 +20,11 @@ pub(super) struct Visit {
 }
 
 /// Reads the events (none without a file), keeps one user's, with their lines.
-pub(super) fn read_visit(path: Option<&Path>, user: Option<&str>) -> Result<Visit, CliError> {
+pub(super) fn read_visit(
+    path: Option<&Path>,
+    user: Option<&str>,
+    scale: Option<localrec::RatingScale>,
+) -> Result<Visit, CliError> {
     let Some(path) = path else {
         return Ok(Visit {
             file: String::new(),
@@ -45,12 +49,13 @@ pub(super) fn read_visit(path: Option<&Path>, user: Option<&str>) -> Result<Visi
             .map_err(io_error(path))?;
         (path.display().to_string(), bytes)
     };
-    let events =
-        localrec::read_events(bytes.as_slice()).map_err(|source| RecommendError::Events {
+    let events = localrec::read_events_on(bytes.as_slice(), scale).map_err(|source| {
+        RecommendError::Events {
             file: file.clone(),
             source,
-        })?;
-    // `read_events` skips blank lines; number the others the same way.
+        }
+    })?;
+    // Reading skips blank lines and a first line naming the rating scale; number the others the same way.
     let text = String::from_utf8_lossy(&bytes);
     let mut lines: Vec<usize> = text
         .lines()
@@ -58,6 +63,9 @@ pub(super) fn read_visit(path: Option<&Path>, user: Option<&str>) -> Result<Visi
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(n, _)| n + 1)
         .collect();
+    if lines.len() == events.len() + 1 {
+        lines.remove(0);
+    }
     if lines.len() != events.len() {
         lines = (1..=events.len()).collect();
     }

@@ -463,10 +463,8 @@ mod tests {
         };
         let mut p = IntentProfile::new("m", 8, settings).unwrap();
         for t in 0..2 {
-            p.add_signal(
-                Signal::new(t, 1.0, &axis(0, 8), SignalSource::Said("x".into())).unwrap(),
-            )
-            .unwrap();
+            p.add_signal(Signal::new(t, 1.0, &axis(0, 8), SignalSource::Said("x".into())).unwrap())
+                .unwrap();
         }
         let mut bytes = p.to_bytes();
         // max_signals sits after the model id (4 + 1 bytes), dims, half-life, max_interests and max_negatives.
@@ -475,7 +473,10 @@ mod tests {
         let payload = bytes[crate::util::envelope::HEADER_LEN..].to_vec();
         bytes[24..28].copy_from_slice(&crc32fast::hash(&payload).to_le_bytes());
         let err = IntentProfile::from_bytes(&bytes).unwrap_err().to_string();
-        assert!(err.contains("more than the profile's own limit of 1"), "{err}");
+        assert!(
+            err.contains("more than the profile's own limit of 1"),
+            "{err}"
+        );
     }
 }
 
