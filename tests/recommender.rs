@@ -262,4 +262,15 @@ fn amazon_magazine_evaluation_beats_popularity_and_bm25_and_collaborative_beats_
     let c = &r["collaborative"];
     assert!(c["items_with_factors"].as_u64().unwrap() > 100, "{c}");
     assert_eq!(c["unknown_item_events"].as_u64(), Some(0));
+    // localrec's text / popularity weight was learned on validation users, and on them it is
+    // never worse than popularity alone or text alone (the guard).
+    let t = &r["text_blend"];
+    let alpha = t["alpha"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&alpha), "{t}");
+    assert!(t["validation_users"].as_u64().unwrap() > 100, "{t}");
+    let v = t["validation_ndcg"].as_f64().unwrap();
+    assert!(
+        v >= t["popularity_ndcg"].as_f64().unwrap() && v >= t["text_ndcg"].as_f64().unwrap(),
+        "{t}"
+    );
 }

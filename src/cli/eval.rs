@@ -34,7 +34,7 @@ pub struct EvalArgs {
     /// Cut-off for Recall and NDCG.
     #[arg(long, default_value_t = 10)]
     k: usize,
-    /// Relevance weight α against popularity.
+    /// Relevance weight α against popularity (default: learned on validation users).
     #[arg(long)]
     alpha: Option<f32>,
     /// Half-life of feedback, in days.
@@ -78,8 +78,10 @@ pub fn run(args: EvalArgs) -> Result<(), CliError> {
         k: args.k,
         ..EvalOptions::default()
     };
+    // Without --alpha the text / popularity weight is learned on validation users.
     if let Some(a) = args.alpha {
         options.rank.alpha = a;
+        options.learn_alpha = false;
     }
     if let Some(h) = args.half_life_days {
         options.profile.half_life_days = h;
@@ -130,6 +132,13 @@ fn print_table(r: &EvalReport, k: usize) {
                 m.coverage
             );
         }
+    }
+    if let Some(t) = &r.text_blend {
+        println!();
+        println!(
+            "localrec: text / popularity weight α={:.2} learned on {} validation users (validation NDCG@{k} {:.4}; popularity alone {:.4}, text alone {:.4})",
+            t.alpha, t.validation_users, t.validation_ndcg, t.popularity_ndcg, t.text_ndcg
+        );
     }
     if let Some(c) = &r.collaborative {
         println!();

@@ -38,8 +38,13 @@ impl std::fmt::Debug for TextTokenizer {
 impl TextTokenizer {
     /// Loads a `tokenizer.json` and checks it against the model config.
     pub fn from_json(json: &str, config: &BertConfig) -> Result<Self> {
-        let mut inner = Tokenizer::from_bytes(json.as_bytes())
-            .map_err(|e| Error::Tokenizer(format!("cannot parse tokenizer.json: {e}")))?;
+        let bad =
+            |e: serde_json::Error| Error::Tokenizer(format!("cannot parse tokenizer.json: {e}"));
+        // JSON first, then the tokenizer from the parsed value: tokenizers' own
+        // deserialisers panic on some syntax errors inside a component (a decoder
+        // with a broken string, found by fuzzing) instead of returning them.
+        let value: serde_json::Value = serde_json::from_str(json).map_err(bad)?;
+        let mut inner: Tokenizer = serde_json::from_value(value).map_err(bad)?;
         let vocab = inner.get_vocab_size(true);
         if vocab > config.vocab_size {
             return Err(Error::Tokenizer(format!(
@@ -268,6 +273,22 @@ mod tests {
             &reachable[first + extra.len()..],
             [false, false],
             "still no such ids"
+        );
+    }
+
+    /// Found by fuzzing (the `bundle` target): a syntax error inside the
+    /// decoder made tokenizers panic ("Helper") instead of failing.
+    #[test]
+    fn a_syntax_error_inside_a_component_is_an_error_not_a_panic() {
+        let mut json: serde_json::Value = serde_json::from_str(&tiny_tokenizer_json()).unwrap();
+        json["decoder"] = serde_json::json!({"type": "WordPiece", "prefix": "##", "cleanup": true});
+        let text = json.to_string();
+        let broken = text.replacen(r#""type":"WordPiece""#, r#""type":"WordPie"ce"#, 1);
+        assert_ne!(broken, text);
+        let err = TextTokenizer::from_json(&broken, &tiny_config()).unwrap_err();
+        assert!(
+            matches!(err, Error::Tokenizer(ref m) if m.contains("cannot parse")),
+            "{err}"
         );
     }
 

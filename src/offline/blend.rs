@@ -53,14 +53,37 @@ pub fn grid() -> Vec<Blend> {
     out
 }
 
+/// The blends without collaborative evidence: text · relevance + popularity ·
+/// pop, text from 0 (popularity alone) to 1 (text alone) in steps of 0.05.
+pub fn text_grid() -> Vec<Blend> {
+    grid()
+        .into_iter()
+        .filter(|b| b.collaborative == 0.0)
+        .collect()
+}
+
 /// The blend with the best mean NDCG@k over `cases` (ties: the earlier grid
 /// point), and that NDCG. With no cases: the default blend and 0.
 pub fn learn(cases: &[ValidationCase<'_>], popularity: &[f32], k: usize) -> (Blend, f64) {
     if cases.is_empty() {
         return (Blend::default(), 0.0);
     }
-    let mut best = (Blend::default(), f64::NEG_INFINITY);
-    for blend in grid() {
+    learn_on(cases, popularity, k, &grid())
+}
+
+/// [`learn`] over the given candidate blends (the first, with no cases).
+pub fn learn_on(
+    cases: &[ValidationCase<'_>],
+    popularity: &[f32],
+    k: usize,
+    candidates: &[Blend],
+) -> (Blend, f64) {
+    let fallback = candidates.first().copied().unwrap_or_default();
+    if cases.is_empty() {
+        return (fallback, 0.0);
+    }
+    let mut best = (fallback, f64::NEG_INFINITY);
+    for &blend in candidates {
         let ndcg = cases
             .iter()
             .map(|c| {
@@ -105,5 +128,60 @@ mod tests {
         assert_eq!(grid().len(), 231);
         assert!(grid().iter().all(|b| b.validate().is_ok()));
         assert_eq!(learn(&[], &[], 10).0, Blend::default());
+    }
+
+    #[test]
+    fn without_collaborative_evidence_the_weight_never_falls_below_popularity_or_text() {
+        // Held-out items are the popular ones; text points at the wrong item.
+        let n = 8;
+        let popularity: Vec<f32> = (0..n).map(|i| 1.0 - i as f32 / n as f32).collect();
+        let relevance: Vec<Vec<f32>> = (0..3)
+            .map(|h| {
+                (0..n)
+                    .map(|i| if i == n - 1 - h { 1.0 } else { 0.5 })
+                    .collect()
+            })
+            .collect();
+        let cases: Vec<ValidationCase> = (0..3)
+            .map(|h| ValidationCase {
+                relevance: &relevance[h],
+                collaborative: vec![0.0; n],
+                excluded: &[],
+                held_out: h,
+            })
+            .collect();
+        let grid = text_grid();
+        assert_eq!(grid.len(), 21);
+        assert!(grid.iter().all(|b| b.collaborative == 0.0));
+        let (chosen, ndcg) = learn_on(&cases, &popularity, 10, &grid);
+        let only = |text: f32| {
+            let b = Blend {
+                text,
+                collaborative: 0.0,
+                popularity: 1.0 - text,
+            };
+            learn_on(&cases, &popularity, 10, &[b]).1
+        };
+        assert!(ndcg >= only(0.0) && ndcg >= only(1.0));
+        assert!(chosen.text < 0.5, "popularity wins here: {chosen:?}");
+        // And where text finds the held-out items, text wins.
+        let relevance: Vec<Vec<f32>> = (0..3)
+            .map(|h| {
+                (0..n)
+                    .map(|i| if i == n - 1 - h { 1.0 } else { 0.5 })
+                    .collect()
+            })
+            .collect();
+        let cases: Vec<ValidationCase> = (0..3)
+            .map(|h| ValidationCase {
+                relevance: &relevance[h],
+                collaborative: vec![0.0; n],
+                excluded: &[],
+                held_out: n - 1 - h,
+            })
+            .collect();
+        let (chosen, ndcg) = learn_on(&cases, &popularity, 10, &grid);
+        assert_eq!(ndcg, 1.0);
+        assert!(chosen.text > 0.5, "{chosen:?}");
     }
 }

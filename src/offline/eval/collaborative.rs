@@ -96,26 +96,38 @@ pub struct CollabReport {
     pub validation_ndcg: f64,
 }
 
-/// Learns collaborative knowledge for `rec`'s catalogue from `events`.
-/// `popularity` is what the ranker will blend (one value per item); `known`
-/// holds text embeddings already computed (others are embedded here).
-/// `progress(stage, done, total)` reports validation and training.
-pub fn learn_collab(
+/// The validation users of `events` (each one's last positive interaction
+/// with a new item held out), their profiles replayed from what came before,
+/// and what the rest of the learning needs of the grouping.
+struct Validation<'a> {
+    /// Events per user in time order, with the item's position.
+    by_user: BTreeMap<&'a str, Vec<(&'a Event, Option<usize>)>>,
+    users: Vec<&'a str>,
+    /// Per user: the held-out event's position in its list, if any.
+    held: Vec<Option<usize>>,
+    /// The users validated on (every n-th candidate when there are many).
+    chosen: BTreeSet<usize>,
+    /// Events naming items the catalogue does not have.
+    unknown: usize,
+    /// Per chosen user: profile, text relevance per item, excluded items, held-out item.
+    replayed: Vec<(
+        crate::rec::profile::IntentProfile,
+        Vec<f32>,
+        Vec<usize>,
+        usize,
+    )>,
+}
+
+fn validation<'a>(
     rec: &Recommender,
-    events: &[&Event],
+    events: &[&'a Event],
     popularity: &[f32],
     known: &HashMap<&str, Vec<f32>>,
     options: &LearnOptions,
-    mut progress: impl FnMut(&str, usize, usize),
-) -> Result<(CollabModel, CollabReport)> {
+    progress: &mut impl FnMut(&str, usize, usize),
+) -> Result<Validation<'a>> {
     let index = rec.index();
     let n = index.len();
-    let Some(first) = options.candidates.first().copied() else {
-        return Err(Error::InvalidInput {
-            what: "ALS settings",
-            reason: "no candidate settings".into(),
-        });
-    };
     // Group by user in time order, skipping unknown items.
     let mut by_user: BTreeMap<&str, Vec<(&Event, Option<usize>)>> = BTreeMap::new();
     let mut unknown = 0;
@@ -136,18 +148,6 @@ pub fn learn_collab(
         list.sort_by_key(|(e, _)| e.feedback.ts);
     }
     let users: Vec<&str> = by_user.keys().copied().collect();
-    let triples = |cut: &dyn Fn(usize) -> usize| -> Result<Interactions> {
-        let mut t = Vec::new();
-        for (u, list) in by_user.values().enumerate() {
-            for (e, item) in &list[..cut(u)] {
-                if let (Some(i), Some(s)) = (item, interaction_strength(&e.feedback)) {
-                    t.push((u as u32, *i as u32, s));
-                }
-            }
-        }
-        Interactions::from_triples(users.len(), n, t)
-    };
-
     // Validation users: the last positive interaction with a new item.
     let held: Vec<Option<usize>> = by_user
         .values()
@@ -167,13 +167,6 @@ pub fn learn_collab(
         .max(1);
     let stride = candidates.len().div_ceil(most).max(1);
     let chosen: BTreeSet<usize> = candidates.iter().copied().step_by(stride).collect();
-    let validation_train = triples(&|u| {
-        if chosen.contains(&u) {
-            held[u].unwrap_or(0)
-        } else {
-            by_user[users[u]].len()
-        }
-    })?;
 
     // Replay each validation user's profile and text relevance once.
     let mut texts: HashMap<String, Vec<f32>> = HashMap::new();
@@ -227,6 +220,64 @@ pub fn learn_collab(
         progress("validation profiles", done + 1, chosen.len());
     }
 
+    Ok(Validation {
+        by_user,
+        users,
+        held,
+        chosen,
+        unknown,
+        replayed,
+    })
+}
+
+/// Learns collaborative knowledge for `rec`'s catalogue from `events`.
+/// `popularity` is what the ranker will blend (one value per item); `known`
+/// holds text embeddings already computed (others are embedded here).
+/// `progress(stage, done, total)` reports validation and training.
+pub fn learn_collab(
+    rec: &Recommender,
+    events: &[&Event],
+    popularity: &[f32],
+    known: &HashMap<&str, Vec<f32>>,
+    options: &LearnOptions,
+    mut progress: impl FnMut(&str, usize, usize),
+) -> Result<(CollabModel, CollabReport)> {
+    let Some(first) = options.candidates.first().copied() else {
+        return Err(Error::InvalidInput {
+            what: "ALS settings",
+            reason: "no candidate settings".into(),
+        });
+    };
+    let index = rec.index();
+    let n = index.len();
+    let Validation {
+        by_user,
+        users,
+        held,
+        chosen,
+        unknown,
+        replayed,
+    } = validation(rec, events, popularity, known, options, &mut progress)?;
+    let triples = |cut: &dyn Fn(usize) -> usize| -> Result<Interactions> {
+        let mut t = Vec::new();
+        for (u, list) in by_user.values().enumerate() {
+            for (e, item) in &list[..cut(u)] {
+                if let (Some(i), Some(s)) = (item, interaction_strength(&e.feedback)) {
+                    t.push((u as u32, *i as u32, s));
+                }
+            }
+        }
+        Interactions::from_triples(users.len(), n, t)
+    };
+
+    let validation_train = triples(&|u| {
+        if chosen.contains(&u) {
+            held[u].unwrap_or(0)
+        } else {
+            by_user[users[u]].len()
+        }
+    })?;
+
     // Choose the ALS setting and the blend on the validation users.
     let mut best: Option<(AlsSettings, Blend, f64)> = None;
     for (c, settings) in options.candidates.iter().enumerate() {
@@ -271,6 +322,74 @@ pub fn learn_collab(
         validation_ndcg,
     };
     Ok((model, report))
+}
+
+/// What learning the text / popularity weight saw and chose.
+#[derive(Debug, Clone, Serialize)]
+pub struct TextBlendReport {
+    /// The weight of text relevance against popularity (the ranker's `alpha`).
+    pub alpha: f32,
+    /// Users it was validated on.
+    pub validation_users: usize,
+    /// Validation NDCG@k with that weight.
+    pub validation_ndcg: f64,
+    /// Validation NDCG@k of popularity alone (`alpha` 0) and of text alone (1):
+    /// the chosen weight is never worse on validation than either.
+    pub popularity_ndcg: f64,
+    /// See `popularity_ndcg`.
+    pub text_ndcg: f64,
+}
+
+/// Learns the text / popularity weight for a catalogue without collaborative
+/// knowledge: the same validation users as [`learn_collab`], the blends of
+/// [`blend::text_grid`] (popularity alone to text alone, 0.05 apart), the best
+/// mean NDCG@k. With no validation user it keeps the default `alpha`.
+pub fn learn_text_blend(
+    rec: &Recommender,
+    events: &[&Event],
+    popularity: &[f32],
+    known: &HashMap<&str, Vec<f32>>,
+    options: &LearnOptions,
+    mut progress: impl FnMut(&str, usize, usize),
+) -> Result<TextBlendReport> {
+    let n = rec.index().len();
+    let v = validation(rec, events, popularity, known, options, &mut progress)?;
+    if v.replayed.is_empty() {
+        return Ok(TextBlendReport {
+            alpha: RankOptions::default().alpha,
+            validation_users: 0,
+            validation_ndcg: 0.0,
+            popularity_ndcg: 0.0,
+            text_ndcg: 0.0,
+        });
+    }
+    let cases: Vec<ValidationCase> = v
+        .replayed
+        .iter()
+        .map(|(_, relevance, excluded, held_out)| ValidationCase {
+            relevance,
+            collaborative: vec![0.0; n],
+            excluded,
+            held_out: *held_out,
+        })
+        .collect();
+    let grid = blend::text_grid();
+    let (chosen, validation_ndcg) = blend::learn_on(&cases, popularity, options.k, &grid);
+    let only = |text: f32| {
+        let b = Blend {
+            text,
+            collaborative: 0.0,
+            popularity: 1.0 - text,
+        };
+        blend::learn_on(&cases, popularity, options.k, &[b]).1
+    };
+    Ok(TextBlendReport {
+        alpha: chosen.text,
+        validation_users: cases.len(),
+        validation_ndcg,
+        popularity_ndcg: only(0.0),
+        text_ndcg: only(1.0),
+    })
 }
 
 #[cfg(test)]

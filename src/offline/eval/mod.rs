@@ -47,7 +47,7 @@ use crate::rec::recommender::Recommender;
 use crate::util::error::{Error, Result};
 use crate::util::rng::SplitMix;
 use bm25::Bm25;
-use collaborative::{learn_collab, CollabReport, LearnOptions};
+use collaborative::{learn_collab, learn_text_blend, CollabReport, LearnOptions, TextBlendReport};
 use metrics::{bootstrap, Estimate, Outcome};
 
 /// How to evaluate.
@@ -65,6 +65,9 @@ pub struct EvalOptions {
     pub profile: ProfileSettings,
     /// Also evaluate localrec with collaborative knowledge learned on the training events.
     pub collaborative: Option<LearnOptions>,
+    /// Learn localrec's text / popularity weight (`rank.alpha`) on validation
+    /// users of the training events instead of using `rank.alpha` as given.
+    pub learn_alpha: bool,
 }
 
 impl Default for EvalOptions {
@@ -76,6 +79,7 @@ impl Default for EvalOptions {
             rank: RankOptions::default(),
             profile: ProfileSettings::default(),
             collaborative: None,
+            learn_alpha: true,
         }
     }
 }
@@ -127,6 +131,9 @@ pub struct EvalReport {
     pub methods: BTreeMap<String, MethodReport>,
     /// Polarity accuracy.
     pub polarity: PolarityReport,
+    /// The text / popularity weight localrec ranked with, as learned (with `learn_alpha`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_blend: Option<TextBlendReport>,
     /// What collaborative learning saw and chose (with `collaborative`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub collaborative: Option<CollabReport>,
@@ -266,22 +273,41 @@ pub fn evaluate(
     );
     let ranker = Ranker::new(index).with_popularity(&popularity)?;
     let n = index.len();
+    // What the store knows to learn from: each evaluated user's history before
+    // the held-out event, and every event of the others.
+    let evaluated: HashSet<&str> = cases.iter().map(|c| c.user).collect();
+    let training: Vec<&Event> = cases
+        .iter()
+        .flat_map(|c| c.history.iter().copied())
+        .chain(
+            by_user
+                .iter()
+                .filter(|(u, _)| !evaluated.contains(*u))
+                .flat_map(|(_, l)| l.iter().copied()),
+        )
+        .collect();
+    let mut rank = options.rank.clone();
+    let text_blend = if options.learn_alpha {
+        let learn = LearnOptions {
+            k: options.k,
+            profile: options.profile,
+            ..options
+                .collaborative
+                .clone()
+                .unwrap_or_else(|| LearnOptions::with_grid(1))
+        };
+        let report =
+            learn_text_blend(rec, &training, &popularity, &vectors, &learn, &mut progress)?;
+        rank.alpha = report.alpha;
+        Some(report)
+    } else {
+        None
+    };
     // Collaborative knowledge from the training events: each evaluated user's
     // history before the held-out event, and every event of the others.
     let (collab_index, collab_report, split) = match &options.collaborative {
         None => (None, None, None),
         Some(learn) => {
-            let evaluated: HashSet<&str> = cases.iter().map(|c| c.user).collect();
-            let training: Vec<&Event> = cases
-                .iter()
-                .flat_map(|c| c.history.iter().copied())
-                .chain(
-                    by_user
-                        .iter()
-                        .filter(|(u, _)| !evaluated.contains(*u))
-                        .flat_map(|(_, l)| l.iter().copied()),
-                )
-                .collect();
             let (model, report) =
                 learn_collab(rec, &training, &popularity, &vectors, learn, &mut progress)?;
             let split = Split {
@@ -344,7 +370,7 @@ pub fn evaluate(
         let opts = RankOptions {
             k: n,
             now: case.now,
-            ..options.rank.clone()
+            ..rank.clone()
         };
         let ranked: Vec<usize> = ranker
             .select(&profile.directions(case.now), &excluded, &opts)
@@ -430,6 +456,7 @@ pub fn evaluate(
         users_with_text,
         methods,
         polarity: polarity_report(rec, events, &vectors),
+        text_blend,
         collaborative: collab_report,
         split,
     })
