@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startServer, ROOT } from "../../scripts/serve.mjs";
 import { launchChromium, openEncoderPage } from "../../scripts/browser.mjs";
+import { referenceParity } from "./parity.mjs";
 
 const SHARED = resolve(process.env.LOCALREC_SHARED ?? join(ROOT, "..", "shared"));
 assert.ok(existsSync(join(SHARED, "reference")), `${SHARED}/reference missing: set LOCALREC_SHARED`);
@@ -21,28 +22,7 @@ after(async () => {
 });
 
 /** Embeds every reference text in the page; returns min / mean cosine vs PyTorch. */
-async function parityIn(page) {
-  return page.evaluate(async () => {
-    const text = await (await fetch("/reference/minilm-l6-v2.jsonl")).text();
-    const refs = text.trim().split("\n").map((l) => JSON.parse(l));
-    const enc = window.localrecDemo.encoder;
-    const flat = enc.embedBatch(refs.map((r) => r.text));
-    let min = 1, sum = 0, worst = "";
-    refs.forEach((r, i) => {
-      const v = flat.subarray(i * enc.dims, (i + 1) * enc.dims);
-      let dot = 0, na = 0, nb = 0;
-      for (let j = 0; j < v.length; j++) {
-        dot += v[j] * r.embedding[j];
-        na += v[j] * v[j];
-        nb += r.embedding[j] * r.embedding[j];
-      }
-      const c = dot / Math.sqrt(na * nb);
-      sum += c;
-      if (c < min) [min, worst] = [c, r.text.slice(0, 50)];
-    });
-    return { n: refs.length, min, mean: sum / refs.length, worst, dims: enc.dims };
-  });
-}
+const parityIn = (page) => page.evaluate(referenceParity);
 
 for (const [simd, gemm] of [
   ["relaxed-simd", "narrow"],

@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startServer, ROOT } from "../../scripts/serve.mjs";
 import { ENGINES, launchEngine } from "../../scripts/engines.mjs";
+import { referenceParity } from "./parity.mjs";
 
 const SHARED = resolve(process.env.LOCALREC_SHARED ?? join(ROOT, "..", "shared"));
 assert.ok(existsSync(join(SHARED, "reference")), `${SHARED}/reference missing: set LOCALREC_SHARED`);
@@ -186,30 +187,10 @@ for (const engine of ENGINES) {
     test(`${engine}: the encoder matches PyTorch with the build the engine picks (min cosine >= 0.995)`, async () => {
       await tab.goto(`${server.url}/encoder.html`);
       await tab.waitFor(() => window.localrecDemo && window.localrecDemo.state !== "loading", null, { timeout: 240_000 });
-      const r = await tab.evaluate(async () => {
-        const demo = window.localrecDemo;
-        if (demo.state !== "ready") return { error: demo.error };
-        const refs = (await (await fetch("/reference/minilm-l6-v2.jsonl")).text()).trim().split("\n").map((l) => JSON.parse(l));
-        const enc = demo.encoder;
-        const flat = enc.embedBatch(refs.map((x) => x.text));
-        let min = 1;
-        let sum = 0;
-        refs.forEach((x, i) => {
-          const v = flat.subarray(i * enc.dims, (i + 1) * enc.dims);
-          let dot = 0, na = 0, nb = 0;
-          for (let j = 0; j < v.length; j++) {
-            dot += v[j] * x.embedding[j];
-            na += v[j] * v[j];
-            nb += x.embedding[j] * x.embedding[j];
-          }
-          const c = dot / Math.sqrt(na * nb);
-          sum += c;
-          min = Math.min(min, c);
-        });
-        const { chooseSimd } = await import("/js/simd.js");
-        return { n: refs.length, min, mean: sum / refs.length, simd: demo.simd, gemm: enc.gemm, probe: chooseSimd("auto") };
-      });
-      assert.equal(r.error, undefined, r.error);
+      const state = await tab.evaluate(() => [window.localrecDemo.state, window.localrecDemo.error]);
+      assert.equal(state[0], "ready", state[1]);
+      const r = await tab.evaluate(referenceParity);
+      r.probe = await tab.evaluate(() => import("/js/simd.js").then((m) => m.chooseSimd("auto")));
       console.log(`${engine} ${browser.version} int8 ${r.simd}: n=${r.n} min=${r.min.toFixed(5)} mean=${r.mean.toFixed(5)}`);
       assert.deepEqual([r.simd, r.gemm], [expect.simd, expect.gemm]);
       assert.equal(r.probe, expect.simd, "the build choice follows WebAssembly.validate of a relaxed-SIMD module");
