@@ -42,11 +42,15 @@ run() {
     -max_total_time="$seconds" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -max_len=65536 -timeout=20 -rss_limit_mb=2048 \
     -malloc_limit_mb="$malloc" -print_final_stats=1 \
     -artifact_prefix="fuzz/artifacts/$target/" 2>&1 | grep -E "^(stat::|==|SUMMARY|Done|INFO: -max_total_time|.*panicked|.*ERROR|.*malloc)" || true
-  # libFuzzer's status is lost in the pipe: a crash leaves an artifact.
-  if compgen -G "fuzz/artifacts/$target/*" >/dev/null; then
-    echo "fuzz: $target crashed: $(ls fuzz/artifacts/$target)" >&2
-    return 1
-  fi
+  # libFuzzer's status is lost in the pipe: a crash, leak, timeout or out-of-memory leaves an
+  # artifact of that name (a slow-unit-* file is only a report: a unit over 10 s).
+  local kind
+  for kind in crash leak timeout oom; do
+    if compgen -G "fuzz/artifacts/$target/$kind-*" >/dev/null; then
+      echo "fuzz: $target failed: $(ls fuzz/artifacts/$target)" >&2
+      return 1
+    fi
+  done
 }
 
 case "${1:-smoke}" in
