@@ -32,13 +32,19 @@ run() {
   # feedback_text runs the real model: under AddressSanitizer a text takes ~1 s, so it
   # runs without it (the kernels' bounds are checked by the other targets, which run the
   # same code on the tiny model under AddressSanitizer).
-  [ "$target" = feedback_text ] && malloc=256 && sanitizer=none
+  # ... in a build folder of its own: switching sanitizer flags in one folder rebuilds everything.
+  local own=()
+  [ "$target" = feedback_text ] && malloc=256 && sanitizer=none && own=(--target-dir fuzz/target/nosan)
   mkdir -p "fuzz/corpus/$target" "fuzz/artifacts/$target"
-  # Every run starts by replaying the seeds and the crashes found before (regressions/).
-  local dirs=("fuzz/corpus/$target" "fuzz/seeds/$target")
+  # Every run starts by replaying the seeds and the crashes found before (regressions/). A
+  # smoke run leaves the grown corpus out (its replay alone can take minutes) and keeps its own
+  # finds in a scratch folder.
+  local corpus="fuzz/corpus/$target"
+  [ "$SMOKE" = 1 ] && corpus=$(mktemp -d)
+  local dirs=("$corpus" "fuzz/seeds/$target")
   [ -d "fuzz/regressions/$target" ] && dirs+=("fuzz/regressions/$target")
   echo "fuzz: $target for ${seconds}s"
-  cargo fuzz run -O -s "$sanitizer" "$target" "${dirs[@]}" -- \
+  cargo fuzz run -O -s "$sanitizer" "${own[@]}" "$target" "${dirs[@]}" -- \
     -max_total_time="$seconds" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -max_len=65536 -timeout=20 -rss_limit_mb=2048 \
     -malloc_limit_mb="$malloc" -print_final_stats=1 \
     -artifact_prefix="fuzz/artifacts/$target/" 2>&1 | grep -E "^(stat::|==|SUMMARY|Done|INFO: -max_total_time|.*panicked|.*ERROR|.*malloc)" || true
@@ -53,8 +59,9 @@ run() {
   done
 }
 
+SMOKE=0
 case "${1:-smoke}" in
-  smoke) for t in "${TARGETS[@]}"; do run "$t" 12; done ;;
+  smoke) SMOKE=1; for t in "${TARGETS[@]}"; do run "$t" 12; done ;;
   all) for t in "${TARGETS[@]}"; do run "$t" "${2:?seconds}"; done ;;
   *) run "$1" "${2:?seconds}" ;;
 esac

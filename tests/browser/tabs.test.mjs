@@ -30,11 +30,15 @@ async function open() {
   return p;
 }
 const give = (p, event) => p.evaluate((e) => window.localrecShop.rec.feedback(e).then(() => true), event);
-/** What a tab's worker holds: signals (as words or item ids, in order) and the not-interested items. */
+/**
+ * What a tab's worker holds: signals (as words or item ids, sorted) and the not-interested items.
+ * Sorted: signals of the same second may be listed in arrival order in the tab that made them and
+ * in the merge's order in the others; which ones are held is what must agree.
+ */
 const held = (p) =>
   p.evaluate(async () => {
     const profile = await window.localrecShop.rec.profile();
-    return { signals: profile.signals.map((s) => `${s.ts}|${s.weight}|${s.text ?? ""}|${s.item ?? ""}`), notInterested: profile.notInterested };
+    return { signals: profile.signals.map((s) => `${s.ts}|${s.weight}|${s.text ?? ""}|${s.item ?? ""}`).sort(), notInterested: profile.notInterested };
   });
 /** Waits up to `ms` for every tab to hold `want`; returns what each holds. */
 async function inStep(pages, want, ms = 1000) {
