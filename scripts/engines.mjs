@@ -99,7 +99,6 @@ async function firefoxEngine() {
   return {
     name: "firefox",
     version: await browser.version(),
-    browser,
     async newTab() {
       const page = await browser.newPage();
       await page.setViewport({ width: 1280, height: 900 });
@@ -161,7 +160,6 @@ async function webkitEngine() {
     return {
       name: "webkit",
       version,
-      driver,
       async newTab() {
         // One window per session: MiniBrowser under WebDriver drives one top-level browsing context.
         if (opened) throw new Error("webkit: one tab per engine in these tests");
