@@ -1,5 +1,6 @@
 //! `localrec convert amazon`: the Amazon Review Data (2018) review and metadata
-//! files → a catalogue JSONL and an events JSONL.
+//! files → a catalogue JSONL and an events JSONL. `localrec convert windows`
+//! ([`windows`]) reads next-item rows and an item file instead.
 //!
 //! Titles in the metadata are HTML fragments, so an item's title is its brand
 //! (else the start of its description) and its text is built from description,
@@ -16,10 +17,14 @@ use serde_json::Value;
 
 use super::{io_error, open_input, CliError};
 
+mod windows;
+
 #[derive(Subcommand)]
 pub enum ConvertCommand {
     /// Amazon Review Data (2018): reviews + metadata → catalogue + events.
     Amazon(AmazonArgs),
+    /// Next-item rows (user_id, history_item_id, item_id CSV) + item JSON → catalogue + events.
+    Windows(windows::WindowsArgs),
 }
 
 #[derive(Args)]
@@ -41,6 +46,7 @@ pub struct AmazonArgs {
 pub fn run(cmd: ConvertCommand) -> Result<(), CliError> {
     match cmd {
         ConvertCommand::Amazon(a) => amazon(a),
+        ConvertCommand::Windows(a) => windows::run(a),
     }
 }
 
