@@ -11,8 +11,9 @@
 //!
 //! In the same run: popularity (counts of every event except the held-out ones,
 //! log-scaled: what the store knows), BM25 over item texts with the user's
-//! earlier texts as the query (ties, e.g. users with no text, by popularity),
-//! and random. Localrec's popularity term uses the same counts.
+//! earlier texts as the query — for a user who wrote none, the texts of the
+//! items they liked earlier — (ties by popularity), and random. Localrec's
+//! popularity term uses the same counts.
 //!
 //! With `collaborative` set (`localrec eval --collaborative`), a fifth method,
 //! `localrec+collab`, adds collaborative knowledge trained on what the store's
@@ -346,17 +347,17 @@ pub fn evaluate(
     let mut users_with_text = 0;
     for (u, case) in cases.iter().enumerate() {
         let mut profile = rec.new_profile(options.profile)?;
-        let mut query = String::new();
+        let mut wrote = false;
         for e in &case.history {
             let text = e.feedback.text.as_deref().filter(|t| !t.trim().is_empty());
             let v = text.and_then(|t| vectors.get(t)).map(Vec::as_slice);
             rec.record_embedded(&mut profile, &e.feedback, v)?;
-            if let Some(t) = text {
-                query.push_str(t);
-                query.push('\n');
-            }
+            wrote |= text.is_some();
         }
-        users_with_text += usize::from(!query.is_empty());
+        users_with_text += usize::from(wrote);
+        let query = bm25_query(&case.history, |id| {
+            index.position(id).map(|p| items[p].embedding_text())
+        });
         let touched: BTreeSet<usize> = profile
             .seen()
             .iter()
@@ -462,6 +463,32 @@ pub fn evaluate(
     })
 }
 
+/// The BM25 baseline's query: the user's earlier texts, or, for a user who
+/// wrote none, the texts (`item_text`) of the items they liked earlier.
+fn bm25_query(history: &[&Event], item_text: impl Fn(&str) -> Option<String>) -> String {
+    let mut query = String::new();
+    for t in history
+        .iter()
+        .filter_map(|e| e.feedback.text.as_deref())
+        .filter(|t| !t.trim().is_empty())
+    {
+        query.push_str(t);
+        query.push('\n');
+    }
+    if query.is_empty() {
+        for e in history
+            .iter()
+            .filter(|e| e.feedback.is_positive_interaction())
+        {
+            if let Some(t) = e.feedback.item.as_deref().and_then(&item_text) {
+                query.push_str(&t);
+                query.push('\n');
+            }
+        }
+    }
+    query
+}
+
 fn polarity_report(
     rec: &Recommender,
     events: &[Event],
@@ -528,6 +555,29 @@ pub fn fit_polarity(samples: &[(f32, bool)]) -> (f32, f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bm25_queries_by_the_users_texts_else_by_the_items_they_liked() {
+        let events: Vec<Event> = crate::rec::feedback::read_events(
+            concat!(
+                r#"{"user":"u","ts":1,"item":"a","kind":"purchase"}"#,
+                "\n",
+                r#"{"user":"u","ts":2,"item":"b","rating":1}"#,
+                "\n",
+                r#"{"user":"u","ts":3,"item":"c","rating":5}"#,
+                "\n",
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let history: Vec<&Event> = events.iter().collect();
+        let text = |id: &str| (id != "c").then(|| format!("text of {id}"));
+        assert_eq!(bm25_query(&history, text), "text of a\n");
+        let mut wrote = events.clone();
+        wrote[1].feedback.text = Some("too loud".into());
+        let history: Vec<&Event> = wrote.iter().collect();
+        assert_eq!(bm25_query(&history, text), "too loud\n");
+    }
 
     #[test]
     fn fits_a_separable_threshold() {
