@@ -985,3 +985,144 @@ fn recommend_json_stdin(
     );
     serde_json::from_str(&String::from_utf8(out.stdout).unwrap()).unwrap()
 }
+
+/// Next-item rows for `convert windows`: three users over six items, in two files.
+fn windows_fixture(dir: &std::path::Path) -> (std::path::PathBuf, [std::path::PathBuf; 2]) {
+    let items = dir.join("items.json");
+    std::fs::write(
+        &items,
+        r#"{
+  "0": {"title": "Cordless drill", "description": "['A drill for wood and metal, 18 V.']", "brand": "Bosch", "categories": ""},
+  "1": {"title": "Drill bits, 20 pieces", "description": "['HSS bits for steel.', \"Don't overheat.\"]", "brand": "Bosch", "categories": ""},
+  "2": {"title": "PLA filament 1.75 mm", "description": "['Red PLA for 3D printers, 1 kg spool.']", "brand": "Hatchbox", "categories": ""},
+  "3": {"title": "PETG filament 1.75 mm", "description": "['Blue PETG for 3D printers.']", "brand": "Hatchbox", "categories": ""},
+  "4": {"title": "Nitrile gloves", "description": "[]", "brand": "", "categories": ""},
+  "5": {"title": "Safety glasses", "description": "['Clear, anti-fog lenses.']", "brand": "3M", "categories": ""}
+}"#,
+    )
+    .unwrap();
+    let header = "user_id,history_item_title,item_title,history_item_id,item_id\n";
+    let valid = dir.join("valid.csv");
+    std::fs::write(
+        &valid,
+        format!("{header}A1,\"['Cordless drill']\",x,[0],1\nA2,\"['a', 'b']\",x,\"[2, 3]\",4\n"),
+    )
+    .unwrap();
+    let test = dir.join("test.csv");
+    std::fs::write(
+        &test,
+        format!(
+            "{header}A1,\"['x, y']\",x,\"[0, 1]\",5\nA3,\"[]\",x,\"[0, 1, 2]\",3\nA2,\"[]\",x,\"[2, 3, 4]\",5\n"
+        ),
+    )
+    .unwrap();
+    (items, [valid, test])
+}
+
+#[test]
+fn convert_windows_chains_rows_into_events_that_eval_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (items, [valid, test]) = windows_fixture(dir.path());
+    let (cat, ev) = (dir.path().join("c.jsonl"), dir.path().join("e.jsonl"));
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let convert = |windows: &[&std::path::Path]| {
+        let mut a = vec![
+            "convert".to_string(),
+            "windows".into(),
+            "--items".into(),
+            path(&items),
+            "--catalogue".into(),
+            path(&cat),
+            "--events".into(),
+            path(&ev),
+        ];
+        for w in windows {
+            a.push("--windows".into());
+            a.push(path(w));
+        }
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        localrec(&a, b"")
+    };
+    let out = convert(&[&valid, &test]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("(6 items) and ")
+            && String::from_utf8_lossy(&out.stderr).contains("(11 events of 3 users from 5 rows)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let catalogue = std::fs::read_to_string(&cat).unwrap();
+    let first: serde_json::Value = serde_json::from_str(catalogue.lines().next().unwrap()).unwrap();
+    assert_eq!(first["id"], "0");
+    assert_eq!(
+        first["text"],
+        "A drill for wood and metal, 18 V. Brand: Bosch."
+    );
+    assert_eq!(first["popularity"], 2.0);
+    // A1: 0, 1 (valid), 5 (test); times follow the rows, the first history before its row.
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(&ev)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let a1: Vec<(&str, i64)> = events
+        .iter()
+        .filter(|e| e["user"] == "A1")
+        .map(|e| (e["item"].as_str().unwrap(), e["ts"].as_i64().unwrap()))
+        .collect();
+    let start = 1_514_764_800;
+    assert_eq!(
+        a1,
+        [("0", start - 1800), ("1", start), ("5", start + 2 * 1800)]
+    );
+    assert!(events.iter().all(|e| e["kind"] == "purchase"));
+
+    // The events evaluate: every user is held out on their last new item.
+    let bundle = tiny_bundle_file(dir.path());
+    let out = localrec(
+        &[
+            "eval",
+            "--model",
+            bundle.to_str().unwrap(),
+            "--catalogue",
+            &path(&cat),
+            "--events",
+            &path(&ev),
+            "--alpha",
+            "0.5",
+            "--json",
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["users"], 3, "{r}");
+    assert_eq!(r["users_with_text"], 0, "{r}");
+    assert!(
+        r["methods"]["bm25"]["ndcg@10"]["mean"].as_f64().is_some(),
+        "{r}"
+    );
+
+    // Rows of one user whose history does not continue: one line naming file and line.
+    let broken = dir.path().join("broken.csv");
+    std::fs::write(
+        &broken,
+        "user_id,history_item_id,item_id\nA1,\"[3]\",4\nA1,\"[0]\",5\n",
+    )
+    .unwrap();
+    let out = convert(&[&broken]);
+    let line = stderr_line(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        line.contains("broken.csv: line 3") && line.contains("`A1`"),
+        "{line}"
+    );
+}
