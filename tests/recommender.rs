@@ -169,7 +169,7 @@ fn a_bad_review_pushes_away_from_the_item_and_its_neighbours() {
     .unwrap();
     let opts = RankOptions {
         k: 22,
-        alpha: 1.0,
+        alpha: Some(1.0),
         now: 3,
         ..Default::default()
     };

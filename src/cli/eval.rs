@@ -80,7 +80,7 @@ pub fn run(args: EvalArgs) -> Result<(), CliError> {
     };
     // Without --alpha the text / popularity weight is learned on validation users.
     if let Some(a) = args.alpha {
-        options.rank.alpha = a;
+        options.rank.alpha = Some(a);
         options.learn_alpha = false;
     }
     if let Some(h) = args.half_life_days {

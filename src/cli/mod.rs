@@ -218,6 +218,7 @@ pub struct Progress {
     label: String,
     last: usize,
     tty: bool,
+    started: std::time::Instant,
 }
 
 impl Progress {
@@ -228,9 +229,10 @@ impl Progress {
             label: label.into(),
             last: usize::MAX,
             tty: std::io::stderr().is_terminal(),
+            started: std::time::Instant::now(),
         }
     }
-    /// Shows `done` of `total`.
+    /// Shows `done` of `total`, the rate so far and the time left at that rate.
     pub fn update(&mut self, done: usize, total: usize) {
         let pct = (done * 100).checked_div(total).unwrap_or(100);
         let step = if self.tty { pct } else { pct / 10 * 10 };
@@ -241,10 +243,28 @@ impl Progress {
         let width = 30;
         let filled = pct * width / 100;
         let bar = format!("{}{}", "#".repeat(filled), " ".repeat(width - filled));
+        let secs = self.started.elapsed().as_secs_f64();
+        let pace = match done {
+            0 => String::new(),
+            _ if secs <= 0.0 => String::new(),
+            _ => {
+                let rate = done as f64 / secs;
+                let left = total.saturating_sub(done) as f64 / rate;
+                format!(
+                    " {} /s, ETA {}",
+                    if rate >= 10.0 {
+                        format!("{rate:.0}")
+                    } else {
+                        format!("{rate:.1}")
+                    },
+                    clock(left)
+                )
+            }
+        };
         if self.tty {
-            eprint!("\r{} [{bar}] {done}/{total}", self.label);
+            eprint!("\r{} [{bar}] {done}/{total}{pace}\x1b[K", self.label);
         } else {
-            eprintln!("{} [{bar}] {done}/{total}", self.label);
+            eprintln!("{} [{bar}] {done}/{total}{pace}", self.label);
         }
     }
     /// Ends the bar's line.
@@ -252,6 +272,15 @@ impl Progress {
         if self.tty {
             eprintln!();
         }
+    }
+}
+
+/// Seconds as `h:mm:ss` or `m:ss`.
+fn clock(secs: f64) -> String {
+    let s = secs.round().clamp(0.0, 359_999.0) as u64;
+    match s / 3600 {
+        0 => format!("{}:{:02}", s / 60, s % 60),
+        h => format!("{h}:{:02}:{:02}", s / 60 % 60, s % 60),
     }
 }
 
@@ -278,5 +307,18 @@ impl StagedProgress {
             b.finish();
         }
         self.bar = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clock;
+
+    #[test]
+    fn clock_reads_as_minutes_or_hours() {
+        assert_eq!(clock(0.4), "0:00");
+        assert_eq!(clock(75.0), "1:15");
+        assert_eq!(clock(3_723.0), "1:02:03");
+        assert_eq!(clock(f64::INFINITY), "99:59:59");
     }
 }

@@ -9,3 +9,4 @@ pub mod calibrated;
 pub mod convert;
 pub mod eval;
 pub mod index_build;
+pub mod pca;

@@ -110,6 +110,9 @@ impl CatalogueItem {
 /// The first `chars` characters of `text` (trimmed), with "…" when cut.
 pub(crate) fn snippet(text: &str, chars: usize) -> String {
     let text = text.trim();
+    if chars == 0 {
+        return String::new(); // no snippet, not an ellipsis
+    }
     match text.char_indices().nth(chars) {
         None => text.to_string(),
         Some((cut, _)) => format!("{}…", text[..cut].trim_end()),
@@ -121,21 +124,8 @@ pub(crate) fn snippet(text: &str, chars: usize) -> String {
 pub fn read_catalogue(reader: impl BufRead) -> Result<Vec<CatalogueItem>> {
     let mut items = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for (n, line) in reader.lines().enumerate() {
-        let line_no = n + 1;
-        let line = line.map_err(|e| Error::CatalogueLine {
-            line: line_no,
-            reason: e.to_string(),
-        })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let item: CatalogueItem =
-            serde_json::from_str(&line).map_err(|e| Error::CatalogueLine {
-                line: line_no,
-                reason: e.to_string(),
-            })?;
-        item.validate(line_no)?;
+    for next in catalogue_lines(reader) {
+        let (line_no, item) = next?;
         if let Some(&first_line) = seen.get(&item.id) {
             return Err(Error::DuplicateItem {
                 id: item.id,
@@ -147,6 +137,35 @@ pub fn read_catalogue(reader: impl BufRead) -> Result<Vec<CatalogueItem>> {
         items.push(item);
     }
     Ok(items)
+}
+
+/// The items of a JSONL catalogue one at a time, each validated and with its
+/// line number (blank lines skipped), for reading catalogues too large to
+/// hold; ids are not checked for uniqueness here.
+pub fn catalogue_lines(
+    reader: impl BufRead,
+) -> impl Iterator<Item = Result<(usize, CatalogueItem)>> {
+    reader.lines().enumerate().filter_map(|(n, line)| {
+        let line_no = n + 1;
+        let line = match line {
+            Ok(l) if l.trim().is_empty() => return None,
+            Ok(l) => l,
+            Err(e) => {
+                return Some(Err(Error::CatalogueLine {
+                    line: line_no,
+                    reason: e.to_string(),
+                }))
+            }
+        };
+        Some(
+            serde_json::from_str::<CatalogueItem>(&line)
+                .map_err(|e| Error::CatalogueLine {
+                    line: line_no,
+                    reason: e.to_string(),
+                })
+                .and_then(|item| item.validate(line_no).map(|()| (line_no, item))),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -20,7 +20,6 @@
 //! horror, and no facet clears the bar, so nothing is wrongly kept out).
 
 use crate::cpu::isa::Kernel;
-use crate::cpu::score::Query;
 use crate::rec::index::CatalogueIndex;
 
 /// Least score (effect size + half the name's z-score) for a facet to match.
@@ -80,7 +79,7 @@ impl ConceptMatch {
             return Self::default();
         }
         let m = index.matrix();
-        let q = Query::new(vector);
+        let q = index.query(vector);
         let scores: Vec<f32> = (0..n).map(|i| m.score(kernel, i, &q)).collect();
         let z = standardised(&scores);
         let mut items: Vec<bool> = z.iter().map(|&z| z >= ITEM_Z).collect();

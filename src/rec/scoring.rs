@@ -50,7 +50,7 @@ impl CatalogueScoring {
             // Nothing to time on an empty catalogue: the CPU has nothing to do either.
             BackendPreference::Auto if index.is_empty() => (Backend::CpuSimd, None),
             BackendPreference::Auto => {
-                let probe: Vec<f32> = index.vector(0);
+                let probe: Vec<f32> = index.project(&index.vector(0)).into_owned();
                 let m = index.matrix();
                 let kernel = crate::cpu::score::Kernel::detect();
                 let q = [crate::cpu::score::Query::new(&probe)];
@@ -124,13 +124,15 @@ impl CatalogueScoring {
 
     /// The top items for `profile`, as [`crate::rec::recommender::Recommender::recommend`]
     /// returns them, with the catalogue scored on the chosen path. A GPU fault
-    /// is not an error: this call and later ones score on the CPU.
+    /// is not an error: this call and later ones score on the CPU. `rec` is a
+    /// `Recommender` or an `IndexRecommender` (no model loaded yet).
     pub async fn recommend(
         &self,
-        rec: &crate::rec::recommender::Recommender,
+        rec: &impl AsRef<crate::rec::recommender::IndexRecommender>,
         profile: &crate::rec::profile::IntentProfile,
         options: &crate::rec::ranker::RankOptions,
     ) -> crate::util::error::Result<Vec<crate::rec::ranker::Recommendation>> {
+        let rec = rec.as_ref();
         if self.backend() != Backend::Gpu || self.catalogue.rows() != rec.index().len() {
             return rec.recommend(profile, options);
         }
@@ -139,8 +141,10 @@ impl CatalogueScoring {
         let ranker = rec.ranker();
         let (directions, _, _) = ranker.read_profile(profile, options.now);
         let (gains, strengths) = crate::rec::ranker::Ranker::direction_weights(&directions);
-        let interests = weighted(&directions.interests, gains);
-        let negatives = weighted(&directions.negatives, strengths);
+        let index = rec.index();
+        let interests = projected(index, &directions.interests, gains);
+        let negatives = projected(index, &directions.negatives, strengths);
+        let (interests, negatives) = (weighted(&interests), weighted(&negatives));
         let scores = self
             .catalogue
             .scores(&self.ctx, &interests, &negatives, options.negative_margin)
@@ -160,17 +164,27 @@ impl CatalogueScoring {
     }
 }
 
-/// Directions paired with their ranking weights.
-fn weighted(
-    directions: &[crate::rec::profile::Direction],
+/// Directions in the index's stored space (compact vectors score projected
+/// queries), paired with their ranking weights.
+fn projected<'a>(
+    index: &crate::rec::index::CatalogueIndex,
+    directions: &'a [crate::rec::profile::Direction],
     weights: Vec<f32>,
-) -> Vec<WeightedQuery<'_>> {
+) -> Vec<(std::borrow::Cow<'a, [f32]>, f32)> {
     directions
         .iter()
         .zip(weights)
-        .map(|(d, weight)| WeightedQuery {
-            vector: &d.vector,
-            weight,
+        .map(|(d, weight)| (index.project(&d.vector), weight))
+        .collect()
+}
+
+/// The GPU scorer's view of weighted directions.
+fn weighted<'a>(directions: &'a [(std::borrow::Cow<'a, [f32]>, f32)]) -> Vec<WeightedQuery<'a>> {
+    directions
+        .iter()
+        .map(|(v, weight)| WeightedQuery {
+            vector: v,
+            weight: *weight,
         })
         .collect()
 }

@@ -204,7 +204,7 @@ fn validation<'a>(
         let now = list[h].0.feedback.ts;
         let opts = RankOptions {
             k: n.max(1),
-            alpha: 1.0,
+            alpha: Some(1.0),
             now,
             ..RankOptions::default()
         };
@@ -356,7 +356,7 @@ pub fn learn_text_blend(
     let v = validation(rec, events, popularity, known, options, &mut progress)?;
     if v.replayed.is_empty() {
         return Ok(TextBlendReport {
-            alpha: RankOptions::default().alpha,
+            alpha: crate::rec::ranker::DEFAULT_ALPHA,
             validation_users: 0,
             validation_ndcg: 0.0,
             popularity_ndcg: 0.0,

@@ -299,7 +299,7 @@ pub fn evaluate(
         };
         let report =
             learn_text_blend(rec, &training, &popularity, &vectors, &learn, &mut progress)?;
-        rank.alpha = report.alpha;
+        rank.alpha = Some(report.alpha);
         Some(report)
     } else {
         None

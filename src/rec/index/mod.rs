@@ -11,23 +11,27 @@
 //! tags (varint count + table indices), attributes (varint count + (key index,
 //! u8 kind, f64 | string)). Table strings are u32-length-prefixed.
 //!
-//! Version 2 (written only when the index carries collaborative knowledge)
-//! appends sections after the records: `u32 n`, then per section a 4-byte tag,
-//! `u32` section version, `u64` length and its bytes. The one section so far is
-//! [`collab::SECTION_TAG`](crate::rec::collab::SECTION_TAG) (item factors; see
-//! [`crate::rec::collab`]); a section with an unknown tag is skipped. An index without
-//! collaborative knowledge is written as version 1, byte for byte as before.
+//! Version 2 (written only when the index carries more than its items)
+//! appends [`sections`] after the records: a [`projection`] when the vectors
+//! are compact (`dims` is then the stored width, fewer than the model's),
+//! collaborative knowledge ([`crate::rec::collab`]), the learned text weight.
+//! A section with an unknown tag is skipped. An index with none of them is
+//! written as version 1, byte for byte as before.
 //!
 //! Loading keeps the file's bytes: vectors and strings are read in place (no
 //! copy); only small per-item columns (record offsets, category, price, tags,
 //! attributes, the id order) are built, so filters run without decoding records.
 
+pub mod projection;
+pub(crate) mod sections;
+
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use crate::cpu::score::ItemMatrix;
+use crate::cpu::score::{ItemMatrix, Query};
 use crate::rec::catalogue::AttributeValue;
-use crate::rec::collab::{CollabModel, SECTION_TAG, SECTION_VERSION};
+use crate::rec::collab::CollabModel;
 use crate::util::binary::{ByteReader, ReadError};
 use crate::util::envelope::{Envelope, HEADER_LEN};
 use crate::util::error::{Error, FileKind, Result};
@@ -41,6 +45,10 @@ pub const INDEX_VERSION: u32 = 2;
 const PLAIN_VERSION: u32 = 1;
 /// Characters of an item's text kept for display.
 pub const DEFAULT_SNIPPET_CHARS: usize = 240;
+
+pub use projection::Projection;
+use sections::Sections;
+pub use sections::TextBlend;
 
 pub(crate) const ENVELOPE: Envelope = Envelope {
     kind: FileKind::CatalogueIndex,
@@ -131,6 +139,7 @@ enum Slot {
 pub struct CatalogueIndex {
     bytes: Vec<u8>,
     vectors: Range<usize>,
+    /// Stored values a vector (fewer than the model's when compact).
     dims: usize,
     model_id: String,
     scales: Column,
@@ -153,8 +162,8 @@ pub struct CatalogueIndex {
     /// Payload bytes before any section (read when index building adds one).
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     plain_len: usize,
-    /// Collaborative knowledge, when the index was built with interactions.
-    collab: Option<CollabModel>,
+    /// Projection, collaborative knowledge, learned text weight.
+    sections: Sections,
 }
 
 impl CatalogueIndex {
@@ -286,10 +295,10 @@ impl CatalogueIndex {
             category = Vec::new();
         }
         let plain_len = r.position();
-        let collab = if version > PLAIN_VERSION {
-            read_sections(&mut r, count)?
+        let sections = if version > PLAIN_VERSION {
+            Sections::read(&mut r, count, dims)?
         } else {
-            None
+            Sections::default()
         };
         if r.remaining() != 0 {
             return Err(bad(format!("{} unexpected trailing bytes", r.remaining())));
@@ -323,8 +332,55 @@ impl CatalogueIndex {
             by_id,
             version,
             plain_len,
-            collab,
+            sections,
         })
+    }
+
+    /// The sections after the records.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn sections(&self) -> &Sections {
+        &self.sections
+    }
+
+    /// The same catalogue with other stored vectors (`dims` int8 values and
+    /// a scale per item, in item order) and projection; every other byte kept.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn with_vectors(
+        &self,
+        dims: usize,
+        values: &[i8],
+        scales: &[f32],
+        projection: Option<Projection>,
+    ) -> Result<Self> {
+        let count = self.len();
+        if scales.len() != count || values.len() != count * dims {
+            return Err(Error::InvalidInput {
+                what: "vectors",
+                reason: format!(
+                    "{} values and {} scales for {count} items of {dims}",
+                    values.len(),
+                    scales.len()
+                ),
+            });
+        }
+        // Payload layout: dims u32 | count, model id, tables, padding |
+        // scales | popularity, price | vectors | records | sections.
+        let columns = self.vectors.start - 12 * count;
+        let mut w = crate::util::binary::ByteWriter::new();
+        w.u32(dims as u32);
+        w.bytes(&self.bytes[HEADER_LEN + 4..columns]);
+        scales.iter().for_each(|&s| w.f32(s));
+        w.bytes(&self.bytes[columns + 4 * count..self.vectors.start]);
+        w.bytes(bytemuck::cast_slice(values));
+        w.bytes(&self.bytes[self.vectors.end..HEADER_LEN + self.plain_len]);
+        let mut sections = self.sections.clone();
+        sections.projection = projection;
+        if sections.is_empty() {
+            Self::from_bytes(PLAIN_ENVELOPE.seal(&w.into_inner()))
+        } else {
+            sections.write(&mut w);
+            Self::from_bytes(ENVELOPE.seal(&w.into_inner()))
+        }
     }
 
     /// The file's format version (1: no sections).
@@ -333,7 +389,19 @@ impl CatalogueIndex {
     }
     /// The collaborative knowledge, if the index was built with interactions.
     pub fn collab(&self) -> Option<&CollabModel> {
-        self.collab.as_ref()
+        self.sections.collab.as_ref()
+    }
+    /// The text / popularity weight learned for this catalogue at build, if any.
+    pub fn text_blend(&self) -> Option<TextBlend> {
+        self.sections.text_blend
+    }
+    /// The projection of compact vectors (none: the model's full vectors are stored).
+    pub fn projection(&self) -> Option<&Projection> {
+        self.sections.projection.as_ref()
+    }
+    /// Bytes stored per item vector (its int8 values; the model's width unless compact).
+    pub fn vector_bytes(&self) -> usize {
+        self.dims
     }
 
     /// Heap memory this index holds: its file bytes and its columns.
@@ -354,7 +422,7 @@ impl CatalogueIndex {
             + strings(&self.tags)
             + strings(&self.attribute_keys)
             + self.model_id.capacity()
-            + self.collab.as_ref().map_or(0, CollabModel::memory_bytes)
+            + self.sections.memory_bytes()
     }
 
     /// The index file bytes.
@@ -375,9 +443,9 @@ impl CatalogueIndex {
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
-    /// Embedding dimensions.
+    /// The model's embedding dimensions (what queries and [`vector`](Self::vector) have).
     pub fn dims(&self) -> usize {
-        self.dims
+        self.projection().map_or(self.dims, Projection::model_dims)
     }
     /// The model the vectors were made with.
     pub fn model_id(&self) -> &str {
@@ -526,7 +594,9 @@ impl CatalogueIndex {
     pub fn popularity(&self) -> &[f32] {
         self.popularity.get(&self.bytes)
     }
-    /// The int8 vectors and scales, borrowed from the file bytes.
+    /// The stored int8 vectors and scales, borrowed from the file bytes: the
+    /// model's vectors, or their compact coordinates (score them with
+    /// [`query`](Self::query) directions).
     pub fn matrix(&self) -> ItemMatrix<'_> {
         ItemMatrix {
             values: bytemuck::cast_slice(&self.bytes[self.vectors.clone()]),
@@ -534,58 +604,46 @@ impl CatalogueIndex {
             dims: self.dims,
         }
     }
-    /// Item `i`'s vector as floats (unit length up to int8 rounding); empty past the end.
+    /// A model-space direction in the stored space: projected when the
+    /// vectors are compact, else as it is.
+    pub fn project<'a>(&self, v: &'a [f32]) -> Cow<'a, [f32]> {
+        match self.projection() {
+            Some(p) => Cow::Owned(p.project(v)),
+            None => Cow::Borrowed(v),
+        }
+    }
+    /// A model-space direction prepared to score [`matrix`](Self::matrix).
+    pub fn query(&self, v: &[f32]) -> Query {
+        Query::new(&self.project(v))
+    }
+    /// Item `i`'s vector in the model's space as floats (unit length up to
+    /// int8 rounding; compact vectors give their projection onto the kept
+    /// subspace); empty past the end.
     pub fn vector(&self, i: usize) -> Vec<f32> {
         if i >= self.len() {
             return Vec::new();
         }
         let m = self.matrix();
-        crate::cpu::score::dequantize(m.row(i), m.scales[i])
+        let stored = crate::cpu::score::dequantize(m.row(i), m.scales[i]);
+        match self.projection() {
+            Some(p) => p.reconstruct(&stored),
+            None => stored,
+        }
     }
     /// Fails with [`Error::ModelMismatch`] unless the index was made with the
     /// model `model_id`, whose vectors have `dims` values.
     pub fn check_model(&self, model_id: &str, dims: usize) -> Result<()> {
-        if self.model_id != model_id || self.dims != dims {
+        if self.model_id != model_id || self.dims() != dims {
             return Err(Error::ModelMismatch {
                 kind: FileKind::CatalogueIndex,
                 expected: model_id.to_string(),
                 expected_dims: dims,
                 found: self.model_id.clone(),
-                found_dims: self.dims,
+                found_dims: self.dims(),
             });
         }
         Ok(())
     }
-}
-
-/// Reads the sections of a version-2 payload; returns the collaborative knowledge.
-fn read_sections(r: &mut ByteReader<'_>, items: usize) -> Result<Option<CollabModel>> {
-    let bad = |reason: String| Error::Malformed {
-        kind: FileKind::CatalogueIndex,
-        reason,
-    };
-    let malformed = |e: ReadError| bad(format!("sections: {e}"));
-    let n = r.u32().map_err(malformed)?;
-    let mut collab = None;
-    for _ in 0..n {
-        let tag = r.take(4).map_err(malformed)?;
-        let version = r.u32().map_err(malformed)?;
-        let len = usize::try_from(r.u64().map_err(malformed)?).unwrap_or(usize::MAX);
-        let body = r.take(len).map_err(malformed)?;
-        if tag != SECTION_TAG {
-            continue; // a newer writer's section this build does not use
-        }
-        if version != SECTION_VERSION {
-            return Err(bad(format!(
-                "collaborative section version {version} is not supported (this build reads {SECTION_VERSION})"
-            )));
-        }
-        if collab.is_some() {
-            return Err(bad("two collaborative sections".into()));
-        }
-        collab = Some(CollabModel::read(body, items)?);
-    }
-    Ok(collab)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ impl<'a> Ranker<'a> {
         profile
             .signals()
             .iter()
-            .map(|s| (s.decayed(now, hl), Query::new(&s.vector()), &s.source))
+            .map(|s| (s.decayed(now, hl), self.index.query(&s.vector()), &s.source))
             .filter(|(w, _, _)| *w != 0.0)
             .collect()
     }

@@ -36,7 +36,7 @@ mod select;
 pub(crate) mod tests;
 
 pub use filters::{AttributeFilter, Filters, NumericRange};
-pub use options::RankOptions;
+pub use options::{RankOptions, DEFAULT_ALPHA};
 pub use results::{Effect, Reason, ReasonKind, Recommendation};
 pub use scene::{Boost, BoostTarget, Scene};
 

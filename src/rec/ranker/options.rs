@@ -7,6 +7,10 @@ use crate::util::error::{Error, Result};
 use super::{Filters, Scene};
 use crate::rec::collab::Blend;
 
+/// Weight of relevance against popularity when neither the caller nor the
+/// index gives one.
+pub const DEFAULT_ALPHA: f32 = 0.9;
+
 /// What to rank and how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -14,8 +18,9 @@ use crate::rec::collab::Blend;
 pub struct RankOptions {
     /// How many results.
     pub k: usize,
-    /// Weight of relevance against popularity, in [0, 1].
-    pub alpha: f32,
+    /// Weight of relevance against popularity, in [0, 1] (default: the
+    /// weight learned for the catalogue at index build, else [`DEFAULT_ALPHA`]).
+    pub alpha: Option<f32>,
     /// MMR diversity λ in [0, 1] (0: off).
     pub diversity: f32,
     /// Leave out items the user already interacted with.
@@ -36,7 +41,7 @@ impl Default for RankOptions {
     fn default() -> Self {
         Self {
             k: 10,
-            alpha: 0.9,
+            alpha: None,
             diversity: 0.0,
             exclude_seen: true,
             negative_margin: 0.25,
@@ -61,7 +66,9 @@ impl RankOptions {
                 })
             }
         };
-        unit("alpha", self.alpha)?;
+        if let Some(a) = self.alpha {
+            unit("alpha", a)?;
+        }
         unit("diversity", self.diversity)?;
         if !(self.negative_margin.is_finite() && (-1.0..=1.0).contains(&self.negative_margin)) {
             return Err(Error::InvalidInput {

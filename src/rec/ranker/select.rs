@@ -62,7 +62,10 @@ impl<'a> Ranker<'a> {
         let alpha = if directions.is_empty() {
             0.0
         } else {
-            options.alpha
+            options
+                .alpha
+                .or(index.text_blend().map(|t| t.alpha))
+                .unwrap_or(super::options::DEFAULT_ALPHA)
         };
 
         let (gains, strengths) = Self::direction_weights(directions);
@@ -70,13 +73,13 @@ impl<'a> Ranker<'a> {
             .interests
             .iter()
             .zip(gains)
-            .map(|(d, g)| (Query::new(&d.vector), g))
+            .map(|(d, g)| (index.query(&d.vector), g))
             .collect();
         let negatives: Vec<(Query, f32)> = directions
             .negatives
             .iter()
             .zip(strengths)
-            .map(|(d, h)| (Query::new(&d.vector), h))
+            .map(|(d, h)| (index.query(&d.vector), h))
             .collect();
         let given = self.scores;
         let positive = |i: usize| -> f32 {
@@ -171,7 +174,7 @@ impl<'a> Ranker<'a> {
         let m = self.index.matrix();
         let queries: Vec<Query> = pool
             .iter()
-            .map(|&(i, _, _)| Query::new(&self.index.vector(i)))
+            .map(|&(i, _, _)| self.index.query(&self.index.vector(i)))
             .collect();
         let mut max_sim = vec![f32::NEG_INFINITY; pool.len()];
         let mut taken = vec![false; pool.len()];

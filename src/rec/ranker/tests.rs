@@ -389,7 +389,7 @@ fn diversity_spreads_the_list() {
             &p,
             &RankOptions {
                 k: 2,
-                alpha: 1.0,
+                alpha: Some(1.0),
                 ..Default::default()
             },
         )
@@ -400,7 +400,7 @@ fn diversity_spreads_the_list() {
             &p,
             &RankOptions {
                 k: 2,
-                alpha: 1.0,
+                alpha: Some(1.0),
                 diversity: 0.7,
                 ..Default::default()
             },
@@ -531,11 +531,11 @@ fn bad_options_and_foreign_profiles_are_errors() {
     let r = Ranker::new(&index);
     for opts in [
         RankOptions {
-            alpha: f32::NAN,
+            alpha: Some(f32::NAN),
             ..Default::default()
         },
         RankOptions {
-            alpha: 1.5,
+            alpha: Some(1.5),
             ..Default::default()
         },
         RankOptions {
@@ -626,7 +626,7 @@ mod properties {
             for t in &touched { p.mark_seen(&format!("i{t}")); }
             let category = if even { "even" } else { "odd" };
             let opts = RankOptions {
-                k, alpha,
+                k, alpha: Some(alpha),
                 filters: Filters { categories: vec![category.into()], price: Some(NumericRange { min: Some(min_price), max: None }), ..Default::default() },
                 ..Default::default()
             };
