@@ -1126,3 +1126,44 @@ fn convert_windows_chains_rows_into_events_that_eval_reads() {
         "{line}"
     );
 }
+
+/// The second evaluation data set converts as data/eval/amazon-industrial/SOURCE.md says, when
+/// ../shared holds it (benches/peers/run.sh evaluates it; the files are not in the repository).
+#[test]
+fn amazon_industrial_converts_when_the_shared_data_holds_it() {
+    let data = common::shared().join("data/amazon-industrial");
+    if !data.join("items.json.gz").exists() {
+        eprintln!(
+            "skipped: {} has no items.json.gz (see data/eval/amazon-industrial/SOURCE.md)",
+            data.display()
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (cat, ev) = (dir.path().join("c.jsonl"), dir.path().join("e.jsonl"));
+    let p = |name: &str| data.join(name).to_str().unwrap().to_string();
+    let out = localrec(
+        &[
+            "convert",
+            "windows",
+            "--items",
+            &p("items.json.gz"),
+            "--windows",
+            &p("valid.csv.gz"),
+            "--windows",
+            &p("test.csv.gz"),
+            "--catalogue",
+            cat.to_str().unwrap(),
+            "--events",
+            ev.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let said = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("(3686 items)")
+            && said.contains("(22743 events of 3285 users from 9065 rows)"),
+        "{said}"
+    );
+}
