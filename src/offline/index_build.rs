@@ -19,7 +19,7 @@ use crate::rec::catalogue::{snippet, AttributeValue, CatalogueItem};
 use crate::rec::collab::CollabModel;
 use crate::rec::index::sections::Sections;
 use crate::rec::index::{
-    CatalogueIndex, Projection, TextBlend, DEFAULT_SNIPPET_CHARS, ENVELOPE, PLAIN_ENVELOPE,
+    envelope_for, CatalogueIndex, Projection, StoredFields, TextBlend, DEFAULT_SNIPPET_CHARS,
 };
 use crate::util::binary::ByteWriter;
 use crate::util::envelope::HEADER_LEN;
@@ -57,6 +57,22 @@ impl Default for IndexLayout {
 }
 
 impl IndexLayout {
+    /// The display strings this layout keeps (the price column is decided
+    /// by the items: it is left out when none has a price).
+    fn strings(&self) -> StoredFields {
+        let mut f = StoredFields::ALL;
+        for (keep, field) in [
+            (self.titles, StoredFields::TITLES),
+            (self.snippet_chars > 0, StoredFields::SNIPPETS),
+            (self.urls, StoredFields::URLS),
+        ] {
+            if !keep {
+                f = f.without(field);
+            }
+        }
+        f
+    }
+
     /// Full vectors and display strings with `snippet_chars` of text.
     pub fn with_snippets(snippet_chars: usize) -> Self {
         Self {
@@ -191,16 +207,18 @@ impl IndexBuilder {
         self.prices.push(item.price.map_or(f32::NAN, |p| p as f32));
         let w = &mut self.records;
         w.vstr(&item.id);
-        w.vstr(if self.layout.titles { &item.title } else { "" });
-        w.vstr(&snippet(
-            item.text.as_deref().unwrap_or(""),
-            self.layout.snippet_chars,
-        ));
-        w.vstr(if self.layout.urls {
-            item.url.as_deref().unwrap_or("")
-        } else {
-            ""
-        });
+        if self.layout.titles {
+            w.vstr(&item.title);
+        }
+        if self.layout.snippet_chars > 0 {
+            w.vstr(&snippet(
+                item.text.as_deref().unwrap_or(""),
+                self.layout.snippet_chars,
+            ));
+        }
+        if self.layout.urls {
+            w.vstr(item.url.as_deref().unwrap_or(""));
+        }
         w.varint(
             item.category
                 .as_deref()
@@ -240,10 +258,18 @@ impl IndexBuilder {
             }
             _ => (self.model_dims, self.values, self.scales),
         };
+        let mut fields = self.layout.strings();
+        if self.prices.iter().all(|p| p.is_nan()) {
+            fields = fields.without(StoredFields::PRICES);
+        }
+        let envelope = envelope_for(fields, !sections.is_empty());
         let mut w = ByteWriter::new();
         w.u32(dims as u32);
         w.u32(count as u32);
         w.str(&self.model_id);
+        if fields != StoredFields::ALL {
+            w.u32(fields.bits());
+        }
         self.categories.write(&mut w);
         self.tags.write(&mut w);
         self.keys.write(&mut w);
@@ -255,15 +281,15 @@ impl IndexBuilder {
         normalise_popularity(&self.popularity)
             .iter()
             .for_each(|&p| w.f32(p));
-        self.prices.iter().for_each(|&p| w.f32(p));
+        if fields.contains(StoredFields::PRICES) {
+            self.prices.iter().for_each(|&p| w.f32(p));
+        }
         w.bytes(bytemuck::cast_slice(&values));
         w.bytes(&self.records.into_inner());
-        if sections.is_empty() {
-            CatalogueIndex::from_bytes(PLAIN_ENVELOPE.seal(&w.into_inner()))
-        } else {
+        if envelope.version > 1 {
             sections.write(&mut w);
-            CatalogueIndex::from_bytes(ENVELOPE.seal(&w.into_inner()))
         }
+        CatalogueIndex::from_bytes(envelope.seal(&w.into_inner()))
     }
 }
 
@@ -406,8 +432,7 @@ impl CatalogueIndex {
         change(&mut sections);
         let mut w = ByteWriter::new();
         w.bytes(self.plain_payload());
-        sections.write(&mut w);
-        Self::from_bytes(ENVELOPE.seal(&w.into_inner()))
+        self.reseal(w, &sections)
     }
 }
 
@@ -595,6 +620,33 @@ mod tests {
         assert_eq!((a.category, a.price), (b.category, b.price));
         assert_eq!(b.title, "Item 4");
         assert!(lean.as_bytes().len() < full.as_bytes().len());
+        assert_eq!(lean.format_version(), 3);
+        assert_eq!(lean.stored_fields(), StoredFields::PRICES);
+        let again = CatalogueIndex::from_bytes(lean.as_bytes().to_vec()).unwrap();
+        assert_eq!(again.item(4), lean.item(4));
+        // Without prices the column is left out; the items read the same.
+        let free: Vec<CatalogueItem> = items
+            .iter()
+            .cloned()
+            .map(|i| CatalogueItem { price: None, ..i })
+            .collect();
+        let no_prices = CatalogueIndex::from_embeddings(&free, &e, "m", 240).unwrap();
+        assert!(!no_prices.stored_fields().contains(StoredFields::PRICES));
+        assert_eq!(no_prices.price(3), None);
+        assert_eq!(no_prices.title(3), "Item 3");
+        // 4 bytes an item fewer; 4 more for the field bits, 4 for the
+        // (empty) section count, up to 3 of alignment.
+        assert!(no_prices.as_bytes().len() + 40 <= full.as_bytes().len() + 8 + 3);
+        // Unknown field bits are refused, not guessed at.
+        let mut odd = lean.as_bytes().to_vec();
+        let at = crate::util::envelope::HEADER_LEN + 8 + 4 + 1; // dims, count, model id "m"
+        odd[at] |= 0x80;
+        let payload = odd[crate::util::envelope::HEADER_LEN..].to_vec();
+        let resealed = envelope_for(StoredFields::NONE, false).seal(&payload);
+        assert!(matches!(
+            CatalogueIndex::from_bytes(resealed),
+            Err(Error::Malformed { .. })
+        ));
     }
 
     #[test]

@@ -39,10 +39,13 @@ use crate::util::error::{Error, FileKind, Result};
 /// The first eight bytes of a catalogue index.
 pub const INDEX_MAGIC: [u8; 8] = *b"LRINDEX\0";
 /// The newest index format version this build writes and reads (it reads every
-/// version from 1: version 1 has no sections).
-pub const INDEX_VERSION: u32 = 2;
+/// version from 1: version 1 has no sections, version 3 names the display
+/// strings and columns it stores).
+pub const INDEX_VERSION: u32 = 3;
 /// The format version of an index without sections.
 const PLAIN_VERSION: u32 = 1;
+/// The format version of an index with sections and every field.
+const SECTIONS_VERSION: u32 = 2;
 /// Characters of an item's text kept for display.
 pub const DEFAULT_SNIPPET_CHARS: usize = 240;
 
@@ -55,11 +58,57 @@ pub(crate) const ENVELOPE: Envelope = Envelope {
     magic: INDEX_MAGIC,
     version: INDEX_VERSION,
 };
+/// The envelope an index is sealed in: the oldest version that can say what
+/// it holds, so indexes without the newer parts stay readable by older builds.
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) const PLAIN_ENVELOPE: Envelope = Envelope {
-    version: PLAIN_VERSION,
-    ..ENVELOPE
-};
+pub(crate) fn envelope_for(fields: StoredFields, has_sections: bool) -> Envelope {
+    let version = match (fields == StoredFields::ALL, has_sections) {
+        (true, false) => PLAIN_VERSION,
+        (true, true) => SECTIONS_VERSION,
+        (false, _) => INDEX_VERSION,
+    };
+    Envelope {
+        version,
+        ..ENVELOPE
+    }
+}
+
+/// Which optional display strings and columns an index stores (a bit set,
+/// written in format version 3; older versions store every one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredFields(u32);
+
+impl StoredFields {
+    /// Titles in the records.
+    pub const TITLES: Self = Self(1);
+    /// Text snippets in the records.
+    pub const SNIPPETS: Self = Self(2);
+    /// Links in the records.
+    pub const URLS: Self = Self(4);
+    /// The price column.
+    pub const PRICES: Self = Self(8);
+    /// Everything (what versions 1 and 2 store).
+    pub const ALL: Self = Self(15);
+    /// None of the optional fields: ids, categories, tags, attributes and popularity only.
+    pub const NONE: Self = Self(0);
+
+    /// Does this set hold every field of `other`?
+    pub fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+    /// This set without `other`'s fields.
+    pub fn without(self, other: Self) -> Self {
+        Self(self.0 & !other.0)
+    }
+    /// The bits as written.
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+    /// Reads written bits; unknown bits are refused.
+    fn from_bits(bits: u32) -> Option<Self> {
+        (bits & !Self::ALL.0 == 0).then_some(Self(bits))
+    }
+}
 const NONE: u32 = u32::MAX;
 
 /// An item's display and filter fields, decoded from the index.
@@ -159,6 +208,8 @@ pub struct CatalogueIndex {
     by_id: Vec<u32>,
     /// The file's format version.
     version: u32,
+    /// The optional strings and columns it stores.
+    fields: StoredFields,
     /// Payload bytes before any section (read when index building adds one).
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     plain_len: usize,
@@ -185,6 +236,22 @@ impl CatalogueIndex {
         let dims = r.u32().map_err(malformed)? as usize;
         let count = r.u32().map_err(malformed)? as usize;
         let model_id = r.str().map_err(malformed)?.to_string();
+        let fields = if version >= INDEX_VERSION {
+            let bits = r.u32().map_err(malformed)?;
+            StoredFields::from_bits(bits)
+                .ok_or_else(|| bad(format!("unknown stored fields {bits:#x}")))?
+        } else {
+            StoredFields::ALL
+        };
+        let has_prices = fields.contains(StoredFields::PRICES);
+        let strings = [
+            StoredFields::TITLES,
+            StoredFields::SNIPPETS,
+            StoredFields::URLS,
+        ]
+        .into_iter()
+        .filter(|&f| fields.contains(f))
+        .count();
         if dims == 0 || dims > 65_536 {
             return Err(bad(format!("dimension {dims} is out of range")));
         }
@@ -200,8 +267,10 @@ impl CatalogueIndex {
         let categories = table(&mut r)?;
         let tags = table(&mut r)?;
         let attribute_keys = table(&mut r)?;
-        // Each item needs dims bytes + 12 bytes of columns + a record of at least 8 bytes.
-        if count.saturating_mul(dims + 20) > r.remaining() {
+        // Each item needs dims bytes, 4 a column, and a record of at least
+        // 5 bytes + 1 a stored string.
+        let least = dims + if has_prices { 12 } else { 8 } + 5 + strings;
+        if count.saturating_mul(least) > r.remaining() {
             return Err(bad(format!(
                 "{count} items of {dims} dims do not fit in {} bytes",
                 r.remaining()
@@ -217,7 +286,11 @@ impl CatalogueIndex {
         };
         let scales = column(&mut r)?;
         let popularity = column(&mut r)?;
-        let price = column(&mut r)?;
+        let price = if has_prices {
+            column(&mut r)?
+        } else {
+            Column::Owned(Vec::new())
+        };
         if scales
             .get(&bytes)
             .iter()
@@ -247,7 +320,7 @@ impl CatalogueIndex {
         for _ in 0..count {
             records.push((HEADER_LEN + r.position()) as u32);
             ids.push(r.vstr().map_err(malformed)?);
-            for _ in 0..3 {
+            for _ in 0..strings {
                 r.vstr().map_err(malformed)?; // title, snippet, url: validated UTF-8
             }
             category.push(match r.varint().map_err(malformed)? {
@@ -295,7 +368,7 @@ impl CatalogueIndex {
             category = Vec::new();
         }
         let plain_len = r.position();
-        let sections = if version > PLAIN_VERSION {
+        let sections = if version >= SECTIONS_VERSION {
             Sections::read(&mut r, count, dims)?
         } else {
             Sections::default()
@@ -331,6 +404,7 @@ impl CatalogueIndex {
             attrs,
             by_id,
             version,
+            fields,
             plain_len,
             sections,
         })
@@ -363,9 +437,14 @@ impl CatalogueIndex {
                 ),
             });
         }
-        // Payload layout: dims u32 | count, model id, tables, padding |
-        // scales | popularity, price | vectors | records | sections.
-        let columns = self.vectors.start - 12 * count;
+        // Payload layout: dims u32 | count, model id, (fields,) tables, padding |
+        // scales | popularity(, price) | vectors | records | sections.
+        let width = if self.fields.contains(StoredFields::PRICES) {
+            12
+        } else {
+            8
+        };
+        let columns = self.vectors.start - width * count;
         let mut w = crate::util::binary::ByteWriter::new();
         w.u32(dims as u32);
         w.bytes(&self.bytes[HEADER_LEN + 4..columns]);
@@ -375,12 +454,27 @@ impl CatalogueIndex {
         w.bytes(&self.bytes[self.vectors.end..HEADER_LEN + self.plain_len]);
         let mut sections = self.sections.clone();
         sections.projection = projection;
-        if sections.is_empty() {
-            Self::from_bytes(PLAIN_ENVELOPE.seal(&w.into_inner()))
-        } else {
+        self.reseal(w, &sections)
+    }
+
+    /// Seals a payload that starts with this index's plain part (as rewritten
+    /// by the caller), appending `sections` when the version has them.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn reseal(
+        &self,
+        mut w: crate::util::binary::ByteWriter,
+        sections: &Sections,
+    ) -> Result<Self> {
+        let envelope = envelope_for(self.fields, !sections.is_empty());
+        if envelope.version >= SECTIONS_VERSION {
             sections.write(&mut w);
-            Self::from_bytes(ENVELOPE.seal(&w.into_inner()))
         }
+        Self::from_bytes(envelope.seal(&w.into_inner()))
+    }
+
+    /// The optional strings and columns this index stores.
+    pub fn stored_fields(&self) -> StoredFields {
+        self.fields
     }
 
     /// The file's format version (1: no sections).
@@ -468,10 +562,26 @@ impl CatalogueIndex {
     pub fn id(&self, i: usize) -> &str {
         self.record(i).vstr().unwrap_or("")
     }
-    /// Item `i`'s title ("" past the end).
+    /// Item `i`'s title ("" past the end or when the index stores none).
     pub fn title(&self, i: usize) -> &str {
+        self.strings(i)[1]
+    }
+    /// Item `i`'s id, title, snippet and link ("" where absent).
+    fn strings(&self, i: usize) -> [&str; 4] {
         let mut r = self.record(i);
-        r.vstr().and_then(|_| r.vstr()).unwrap_or("")
+        let mut out = [""; 4];
+        out[0] = r.vstr().unwrap_or("");
+        let present = [
+            StoredFields::TITLES,
+            StoredFields::SNIPPETS,
+            StoredFields::URLS,
+        ];
+        for (slot, f) in out[1..].iter_mut().zip(present) {
+            if self.fields.contains(f) {
+                *slot = r.vstr().unwrap_or("");
+            }
+        }
+        out
     }
     /// Item `i`'s category.
     pub fn category(&self, i: usize) -> Option<&str> {
@@ -544,9 +654,7 @@ impl CatalogueIndex {
         if i >= self.len() {
             return None;
         }
-        let mut r = self.record(i);
-        let mut next = || r.vstr().map(str::to_string).unwrap_or_default();
-        let (id, title, snippet, url) = (next(), next(), next(), next());
+        let [id, title, snippet, url] = self.strings(i).map(str::to_string);
         let (a, b) = match (self.attr_start.get(i), self.attr_start.get(i + 1)) {
             (Some(&a), Some(&b)) => (a, b),
             _ => (0, 0),
@@ -767,7 +875,9 @@ mod tests {
         for _ in 0..3 {
             w.u32(0);
         }
-        let err = CatalogueIndex::from_bytes(ENVELOPE.seal(&w.into_inner())).unwrap_err();
+        let err =
+            CatalogueIndex::from_bytes(envelope_for(StoredFields::ALL, true).seal(&w.into_inner()))
+                .unwrap_err();
         assert!(matches!(err, Error::Malformed { .. }), "{err}");
         // Another model.
         let other = Encoder::from_bundle(tiny_bundle(Quant::F32, 3)).unwrap();
@@ -818,7 +928,7 @@ mod tests {
         let sealed = |edit: &dyn Fn(&mut Vec<u8>)| {
             let mut p = payload.to_vec();
             edit(&mut p);
-            CatalogueIndex::from_bytes(ENVELOPE.seal(&p))
+            CatalogueIndex::from_bytes(envelope_for(StoredFields::ALL, true).seal(&p))
         };
         let malformed = |r: Result<CatalogueIndex>| {
             matches!(
@@ -873,12 +983,12 @@ mod tests {
         ));
         // A future index version is refused.
         let mut future = rich.as_bytes().to_vec();
-        future[8..12].copy_from_slice(&3u32.to_le_bytes());
+        future[8..12].copy_from_slice(&4u32.to_le_bytes());
         assert!(matches!(
             CatalogueIndex::from_bytes(future),
             Err(Error::UnsupportedVersion {
-                found: 3,
-                supported: 2,
+                found: 4,
+                supported: 3,
                 ..
             })
         ));
