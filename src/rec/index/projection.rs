@@ -12,7 +12,9 @@
 //! Section layout (tag `PROJ`, section version 1): `model_dims u32, dims u32`,
 //! then `dims × model_dims` f32, row-major (row = one basis vector).
 
-use crate::util::binary::{ByteReader, ByteWriter};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::util::binary::ByteWriter;
+use crate::util::binary::ByteReader;
 use crate::util::error::{Error, FileKind, Result};
 
 /// The index section tag of a projection.
@@ -110,6 +112,7 @@ impl Projection {
         4 * self.basis.capacity()
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn write(&self, w: &mut ByteWriter) {
         w.u32(self.model_dims as u32);
         w.u32(self.dims as u32);

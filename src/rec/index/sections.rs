@@ -10,7 +10,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::rec::collab::{self, CollabModel};
-use crate::util::binary::{ByteReader, ByteWriter, ReadError};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::util::binary::ByteWriter;
+use crate::util::binary::{ByteReader, ReadError};
 use crate::util::error::{Error, FileKind, Result};
 
 use super::projection::{self, Projection};
@@ -40,6 +42,7 @@ pub struct TextBlend {
 }
 
 impl TextBlend {
+    #[cfg(not(target_arch = "wasm32"))]
     fn write(&self, w: &mut ByteWriter) {
         w.f32(self.alpha);
         w.u32(self.validation_users);
@@ -88,6 +91,7 @@ pub(crate) struct Sections {
 
 impl Sections {
     /// True when there is nothing to write (the index stays format version 1).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn is_empty(&self) -> bool {
         self.projection.is_none() && self.collab.is_none() && self.text_blend.is_none()
     }
@@ -99,6 +103,7 @@ impl Sections {
     }
 
     /// Appends the sections (count first).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn write(&self, w: &mut ByteWriter) {
         let mut bodies: Vec<([u8; 4], u32, Vec<u8>)> = Vec::new();
         let body = |f: &dyn Fn(&mut ByteWriter)| {
