@@ -487,6 +487,21 @@ fn index_build_learns_from_interactions_and_reports_unknown_items() {
         text.contains("collab:     4 factors, 8 of 22 items"),
         "{text}"
     );
+    assert!(text.contains("text weight: α="), "{text}");
+
+    // Only the text weight: no factors, the weight stored all the same.
+    let out = run(args(&[
+        "--interactions",
+        ev.to_str().unwrap(),
+        "--no-collaborative",
+    ]));
+    assert!(out.status.success());
+    let out = localrec(&["index", "inspect", index.to_str().unwrap()], b"");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("collab:     none") && text.contains("text weight: α="),
+        "{text}"
+    );
 
     // Without interactions: a version-1 index with no collaborative knowledge.
     let out = run(args(&[]));
@@ -497,6 +512,49 @@ fn index_build_learns_from_interactions_and_reports_unknown_items() {
         text.contains("v1") && text.contains("collab:     none"),
         "{text}"
     );
+    assert!(text.contains("text weight: none learned"), "{text}");
+
+    // Compact vectors and ids-only cards; `index compact` writes the same bytes.
+    let full = std::fs::read(&index).unwrap();
+    let out = run(args(&["--vector-bytes", "8", "--omit", "title,url"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = localrec(&["index", "inspect", index.to_str().unwrap()], b"");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("v3") && text.contains("vectors:    8 bytes an item (compact: 8 coordinates"),
+        "{text}"
+    );
+    let out = run(args(&["--vector-bytes", "8"]));
+    assert!(out.status.success());
+    let direct = std::fs::read(&index).unwrap();
+    std::fs::write(&index, &full).unwrap();
+    let again = dir.path().join("again.lri");
+    let out = localrec(
+        &[
+            "index",
+            "compact",
+            index.to_str().unwrap(),
+            "-o",
+            again.to_str().unwrap(),
+            "--vector-bytes",
+            "8",
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&again).unwrap(), direct);
+    // Out of range is a clear error.
+    let out = run(args(&["--vector-bytes", "0"]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("vector bytes"));
 }
 
 /// The shop fixture indexed with the tiny model: (temp dir, bundle, index).

@@ -56,8 +56,9 @@ pub struct BuildArgs {
     /// Bytes stored per item vector: the model's width (384) keeps full int8
     /// vectors; fewer (e.g. 32, 64, 96) stores that many coordinates on the
     /// catalogue's leading subspace (smaller file, faster scoring).
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_VECTOR_BYTES)]
-    vector_bytes: usize,
+    /// [default: 384, or the model's width when smaller]
+    #[arg(long, value_name = "N")]
+    vector_bytes: Option<usize>,
     /// Display strings to leave out of the index (a store that renders its
     /// own cards needs only ids): `title`, `url`, `snippet`; repeat or comma-separate.
     #[arg(long, value_enum, value_delimiter = ',')]
@@ -132,7 +133,10 @@ fn build(args: BuildArgs) -> Result<(), CliError> {
         } else {
             args.snippet_chars
         },
-        vector_bytes: Some(args.vector_bytes),
+        vector_bytes: Some(
+            args.vector_bytes
+                .unwrap_or(DEFAULT_VECTOR_BYTES.min(encoder.dims())),
+        ),
         titles: !args.omit.contains(&OmitField::Title),
         urls: !args.omit.contains(&OmitField::Url),
     };

@@ -651,3 +651,46 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn the_catalogues_learned_text_weight_is_the_default_alpha() {
+    let mut p = profile();
+    p.add_signal(
+        Signal::new(
+            0,
+            1.0,
+            &dir(2, 0.0),
+            SignalSource::Said("axis two please".into()),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let learned = |alpha: f32| {
+        index()
+            .with_text_blend(crate::rec::index::TextBlend {
+                alpha,
+                validation_users: 10,
+                validation_ndcg: 0.1,
+                popularity_ndcg: 0.1,
+                text_ndcg: 0.1,
+            })
+            .unwrap()
+    };
+    let top = |index: &CatalogueIndex, alpha: Option<f32>| {
+        let options = RankOptions {
+            k: 2,
+            alpha,
+            ..Default::default()
+        };
+        ids(&Ranker::new(index).rank(&p, &options).unwrap())
+    };
+    let popular = ids(&Ranker::new(&index())
+        .rank(&profile(), &Default::default())
+        .unwrap());
+    // Learned α = 0: popularity alone, whatever the wish; the caller's α still wins.
+    assert_eq!(top(&learned(0.0), None), popular[..2]);
+    assert_eq!(top(&learned(0.0), Some(0.9)), ["i4", "i5"]);
+    // Learned α = 1 and an index without one (α 0.9) follow the wish.
+    assert_eq!(top(&learned(1.0), None), ["i4", "i5"]);
+    assert_eq!(top(&index(), None), ["i4", "i5"]);
+}
