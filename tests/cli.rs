@@ -1184,3 +1184,118 @@ fn convert_windows_chains_rows_into_events_that_eval_reads() {
         "{line}"
     );
 }
+
+/// Vectors made elsewhere (`embed --ids`, e.g. on Spark executors, in any
+/// order and in several parts) assemble into the index an in-process build
+/// writes, byte for byte; a missing item, a foreign model and stray vectors
+/// are errors.
+#[test]
+fn index_build_from_embed_ids_vectors_is_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = tiny_bundle_file(dir.path());
+    let b = bundle.to_str().unwrap();
+    let catalogue = common::root().join("tests/fixtures/shop.jsonl");
+    let lines: Vec<String> = std::fs::read_to_string(&catalogue)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    // Two "partitions", the second first, each with its own header line.
+    let (a, rest) = lines.split_at(lines.len() / 2);
+    let mut vectors = Vec::new();
+    for part in [rest, a] {
+        let out = localrec(
+            &["embed", "--model", b, "--ids"],
+            part.join("\n").as_bytes(),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        vectors.extend_from_slice(&out.stdout);
+    }
+    let first = String::from_utf8_lossy(&vectors)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        first.starts_with("{\"model_id\":\"tiny-5\"") && first.contains("\"dims\":32"),
+        "{first}"
+    );
+    let vf = dir.path().join("vectors.jsonl");
+    std::fs::write(&vf, &vectors).unwrap();
+    let build = |extra: &[&str], out: &std::path::Path| {
+        let mut a = vec![
+            "index",
+            "build",
+            "--model",
+            b,
+            "--catalogue",
+            catalogue.to_str().unwrap(),
+        ];
+        a.extend_from_slice(&["-o", out.to_str().unwrap()]);
+        a.extend_from_slice(extra);
+        localrec(&a, b"")
+    };
+    let (here, there) = (dir.path().join("here.lri"), dir.path().join("there.lri"));
+    assert!(build(&[], &here).status.success());
+    let out = build(&["--vectors", vf.to_str().unwrap()], &there);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&here).unwrap(),
+        std::fs::read(&there).unwrap()
+    );
+    // Compact too.
+    assert!(build(&["--vector-bytes", "8"], &here).status.success());
+    assert!(build(
+        &["--vector-bytes", "8", "--vectors", vf.to_str().unwrap()],
+        &there
+    )
+    .status
+    .success());
+    assert_eq!(
+        std::fs::read(&here).unwrap(),
+        std::fs::read(&there).unwrap()
+    );
+
+    // One item's vector missing; a stray one; another model's header.
+    let text = String::from_utf8(vectors).unwrap();
+    let without: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains("\"id\":\""))
+        .chain(text.lines().filter(|l| l.contains("\"id\":\"")).skip(1))
+        .collect();
+    std::fs::write(&vf, without.join("\n")).unwrap();
+    let out = build(&["--vectors", vf.to_str().unwrap()], &there);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("has no vector"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(
+        &vf,
+        format!(
+            "{text}{{\"id\":\"stray\",\"vector\":[{}]}}\n",
+            vec!["0.1"; 32].join(",")
+        ),
+    )
+    .unwrap();
+    let out = build(&["--vectors", vf.to_str().unwrap()], &there);
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("name items the catalogue lacks (e.g. stray)"));
+    std::fs::write(&vf, text.replacen("tiny-5", "tiny-6", 1)).unwrap();
+    let out = build(&["--vectors", vf.to_str().unwrap()], &there);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 1: made with model tiny-6"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

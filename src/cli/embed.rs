@@ -1,10 +1,25 @@
-//! `localrec embed`: texts on stdin (one per line) → JSON arrays on stdout.
+//! `localrec embed`: texts on stdin (one per line) → JSON arrays on stdout;
+//! with `--ids`, items `{id, text}` → a header and `{id, vector}` lines, the
+//! item vectors file `index build --vectors` reads.
 
 use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 
 use clap::Args;
-use localrec::{BatchOptions, Encoder, Error};
+use localrec::offline::vectors::{ItemVector, VectorsHeader};
+use localrec::{BatchOptions, CatalogueItem, Encoder, Error};
+
+/// Anything written as one JSON line.
+mod erased {
+    pub trait Json {
+        fn write(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()>;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn write(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()> {
+            serde_json::to_writer(out, self)
+        }
+    }
+}
 
 use super::{attach_backend, read_file, resolve_model, BackendArg, CliError};
 
@@ -16,6 +31,12 @@ pub struct EmbedArgs {
     /// Texts per forward pass.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
     batch: u32,
+    /// Items instead of bare texts: JSONL `{"id": …, "text": …}` (or whole
+    /// catalogue lines: title and text embedded as `index build` does) in, a header
+    /// line `{"model_id": …, "dims": …}` then `{"id": …, "vector": […]}` out
+    /// (what `index build --vectors` reads; a Spark job pipes partitions through it).
+    #[arg(long)]
+    ids: bool,
     /// Which path embeds: cpu, gpu, or auto (measure both).
     #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
     backend: BackendArg,
@@ -41,16 +62,41 @@ pub fn run(args: EmbedArgs) -> Result<(), CliError> {
         move |source| Error::Io { context, source }
     };
     let mut pending: Vec<String> = Vec::with_capacity(batch);
+    let mut ids: Vec<String> = Vec::new();
     // Read several batches' worth before running, so the length-sorted planner can group well.
     let chunk = batch * 8;
-    let flush = |pending: &mut Vec<String>, out: &mut BufWriter<_>| -> localrec::Result<()> {
+    let write_json = |out: &mut BufWriter<_>, value: &dyn erased::Json| -> localrec::Result<()> {
+        value
+            .write(&mut *out)
+            .map_err(|e| io("cannot write to stdout")(std::io::Error::other(e)))?;
+        out.write_all(b"\n").map_err(io("cannot write to stdout"))
+    };
+    if args.ids {
+        let header = VectorsHeader {
+            model_id: encoder.model_id().to_string(),
+            dims: encoder.dims(),
+        };
+        write_json(&mut out, &header)?;
+    }
+    let flush = |pending: &mut Vec<String>,
+                 ids: &mut Vec<String>,
+                 out: &mut BufWriter<_>|
+     -> localrec::Result<()> {
         let embeddings = encoder.embed_batch(pending)?;
-        for row in embeddings.rows() {
-            serde_json::to_writer(&mut *out, row)
-                .map_err(|e| io("cannot write to stdout")(std::io::Error::other(e)))?;
-            out.write_all(b"\n").map_err(io("cannot write to stdout"))?;
+        for (k, row) in embeddings.rows().enumerate() {
+            match ids.get(k) {
+                Some(id) => write_json(
+                    out,
+                    &ItemVector {
+                        id: id.clone(),
+                        vector: row.to_vec(),
+                    },
+                )?,
+                None => write_json(out, &row)?,
+            }
         }
         pending.clear();
+        ids.clear();
         Ok(())
     };
     for (n, line) in stdin.split(b'\n').enumerate() {
@@ -62,13 +108,29 @@ pub fn run(args: EmbedArgs) -> Result<(), CliError> {
             context: format!("stdin line {} is not UTF-8", n + 1),
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
         })?;
-        pending.push(text);
+        if args.ids {
+            if text.trim().is_empty() {
+                continue;
+            }
+            // `{id, text}` or a whole catalogue line: embedded as `index build`
+            // embeds the item (title and text), so the vectors match.
+            let item: CatalogueItem =
+                serde_json::from_str(&text).map_err(|e| Error::CatalogueLine {
+                    line: n + 1,
+                    reason: format!("{e} (expected {{\"id\": …, \"text\": …}})"),
+                })?;
+            item.validate(n + 1)?;
+            pending.push(item.embedding_text());
+            ids.push(item.id);
+        } else {
+            pending.push(text);
+        }
         if pending.len() >= chunk {
-            flush(&mut pending, &mut out)?;
+            flush(&mut pending, &mut ids, &mut out)?;
         }
     }
     if !pending.is_empty() {
-        flush(&mut pending, &mut out)?;
+        flush(&mut pending, &mut ids, &mut out)?;
     }
     out.flush().map_err(io("cannot write to stdout"))?;
     Ok(())

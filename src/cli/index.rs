@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 use localrec::offline::eval::collaborative::{learn_collab, learn_text_blend, LearnOptions};
-use localrec::offline::index_build::{build_streaming, IndexLayout};
+use localrec::offline::index_build::{build_from_vectors, build_streaming, IndexLayout};
+use localrec::offline::vectors::ItemVectors;
 use localrec::rec::catalogue::catalogue_lines;
 use localrec::rec::index::{TextBlend, DEFAULT_SNIPPET_CHARS};
 use localrec::{read_events_on, CatalogueIndex, Recommender};
@@ -63,6 +64,11 @@ pub struct BuildArgs {
     /// own cards needs only ids): `title`, `url`, `snippet`; repeat or comma-separate.
     #[arg(long, value_enum, value_delimiter = ',')]
     omit: Vec<OmitField>,
+    /// Item vectors made elsewhere (`localrec embed --ids` output, JSONL,
+    /// optionally .gz, first line naming the model): no embedding here; the
+    /// index is byte for byte the one embedding here would write.
+    #[arg(long, value_name = "FILE")]
+    vectors: Option<PathBuf>,
     /// Which path embeds: cpu, gpu, or auto (measure both).
     #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
     backend: BackendArg,
@@ -148,17 +154,36 @@ fn build(args: BuildArgs) -> Result<(), CliError> {
         .threads
         .unwrap_or_else(localrec::offline::index_build::default_threads);
     let started = std::time::Instant::now();
-    let index = build_streaming(
-        &encoder,
-        catalogue_lines(BufReader::new(open_input(&args.catalogue)?)),
-        layout,
-        threads,
-        |d| progress.update(d, total.max(d)),
-    )?;
+    let lines = catalogue_lines(BufReader::new(open_input(&args.catalogue)?));
+    let index = match &args.vectors {
+        Some(path) => {
+            let vectors = ItemVectors::read(
+                BufReader::new(open_input(path)?),
+                encoder.model_id(),
+                encoder.dims(),
+            )?;
+            build_from_vectors(
+                lines,
+                vectors,
+                encoder.model_id(),
+                encoder.dims(),
+                layout,
+                |d| progress.update(d, total.max(d)),
+            )?
+        }
+        None => build_streaming(&encoder, lines, layout, threads, |d| {
+            progress.update(d, total.max(d))
+        })?,
+    };
     progress.finish();
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "embedded {} items in {secs:.1} s ({:.1} items/s on {threads} threads)",
+        "{} {} items in {secs:.1} s ({:.1} items/s on {threads} threads)",
+        if args.vectors.is_some() {
+            "assembled"
+        } else {
+            "embedded"
+        },
         index.len(),
         index.len() as f64 / secs.max(1e-9)
     );

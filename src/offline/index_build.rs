@@ -15,6 +15,7 @@ use std::num::NonZeroUsize;
 use crate::cpu::score::{dequantize, quantize};
 use crate::encoder::{Embeddings, Encoder};
 use crate::offline::pca::SecondMoment;
+use crate::offline::vectors::ItemVectors;
 use crate::rec::catalogue::{snippet, AttributeValue, CatalogueItem};
 use crate::rec::collab::CollabModel;
 use crate::rec::index::sections::Sections;
@@ -169,7 +170,6 @@ impl IndexBuilder {
 
     /// Adds the item read from `line` (1-based, for errors) with its vector.
     pub fn push(&mut self, line: usize, item: &CatalogueItem, vector: &[f32]) -> Result<()> {
-        item.validate(line)?;
         if vector.len() != self.model_dims {
             return Err(Error::InvalidInput {
                 what: "embeddings",
@@ -187,6 +187,26 @@ impl IndexBuilder {
                 reason: format!("item `{}`'s vector has a non-finite value", item.id),
             });
         }
+        let (q, s) = quantize(vector);
+        self.push_quantized(line, item, &q, s)
+    }
+
+    /// [`push`](Self::push) with the vector already quantised as the index
+    /// stores it (`quantize`'s int8 values and scale).
+    pub fn push_quantized(
+        &mut self,
+        line: usize,
+        item: &CatalogueItem,
+        q: &[i8],
+        s: f32,
+    ) -> Result<()> {
+        item.validate(line)?;
+        if q.len() != self.model_dims || !s.is_finite() || s < 0.0 {
+            return Err(Error::InvalidInput {
+                what: "embeddings",
+                reason: format!("item `{}` has a malformed quantised vector", item.id),
+            });
+        }
         if let Some(&first_line) = self.ids.get(&item.id) {
             return Err(Error::DuplicateItem {
                 id: item.id.clone(),
@@ -195,13 +215,12 @@ impl IndexBuilder {
             });
         }
         self.ids.insert(item.id.clone(), line);
-        let (q, s) = quantize(vector);
         if let Some(m) = &mut self.moment {
             // The stored int8 vector, so compacting a built index later
             // ([`CatalogueIndex::compacted`]) gives the same bytes.
-            m.add(&dequantize(&q, s));
+            m.add(&dequantize(q, s));
         }
-        self.values.extend(q);
+        self.values.extend_from_slice(q);
         self.scales.push(s);
         self.popularity.push(item.popularity.unwrap_or(0.0));
         self.prices.push(item.price.map_or(f32::NAN, |p| p as f32));
@@ -467,6 +486,44 @@ pub fn build_streaming(
             }
         }
         progress(builder.len());
+    }
+    builder.finish()
+}
+
+/// Builds the index from streamed items and vectors made elsewhere
+/// ([`ItemVectors`], e.g. `localrec embed --ids` on a cluster), with the
+/// vectors of `model_id` (`dims` values): the same bytes an in-process build of
+/// those items writes. An item without a vector, or vectors no item uses, are errors.
+pub fn build_from_vectors(
+    lines: impl Iterator<Item = Result<(usize, CatalogueItem)>>,
+    mut vectors: ItemVectors,
+    model_id: &str,
+    dims: usize,
+    layout: IndexLayout,
+    mut progress: impl FnMut(usize),
+) -> Result<CatalogueIndex> {
+    let mut builder = IndexBuilder::new(model_id, dims, layout)?;
+    for next in lines {
+        let (line, item) = next?;
+        let (q, s) = vectors.take(&item.id).ok_or_else(|| Error::InvalidInput {
+            what: "item vectors",
+            reason: format!("item `{}` (catalogue line {line}) has no vector", item.id),
+        })?;
+        builder.push_quantized(line, &item, &q, s)?;
+        if builder.len() % 4096 == 0 {
+            progress(builder.len());
+        }
+    }
+    progress(builder.len());
+    if !vectors.is_empty() {
+        return Err(Error::InvalidInput {
+            what: "item vectors",
+            reason: format!(
+                "{} vectors name items the catalogue lacks (e.g. {})",
+                vectors.len(),
+                vectors.some_ids(3).join(", ")
+            ),
+        });
     }
     builder.finish()
 }

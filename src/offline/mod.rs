@@ -10,3 +10,4 @@ pub mod convert;
 pub mod eval;
 pub mod index_build;
 pub mod pca;
+pub mod vectors;
