@@ -188,3 +188,95 @@ fn weighted<'a>(directions: &'a [(std::borrow::Cow<'a, [f32]>, f32)]) -> Vec<Wei
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoder::Embeddings;
+    use crate::offline::index_build::IndexLayout;
+    use crate::rec::catalogue::CatalogueItem;
+    use crate::rec::index::CatalogueIndex;
+    use crate::rec::profile::{ProfileSettings, Signal, SignalSource};
+    use crate::rec::ranker::RankOptions;
+    use crate::rec::recommender::IndexRecommender;
+
+    /// A compact index of `n` items: unit vectors sharing a direction, plus noise.
+    fn compact_index(n: usize, dims: usize, bytes: usize) -> CatalogueIndex {
+        let mut x = 0x2545_f491u32;
+        let mut data = Vec::with_capacity(n * dims);
+        for _ in 0..n {
+            let v: Vec<f32> = (0..dims)
+                .map(|k| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    (x as f32 / u32::MAX as f32) - 0.5 + if k < 3 { 0.6 } else { 0.0 }
+                })
+                .collect();
+            let norm = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+            data.extend(v.into_iter().map(|a| a / norm));
+        }
+        let items: Vec<CatalogueItem> = (0..n)
+            .map(|i| CatalogueItem {
+                id: format!("i{i}"),
+                title: format!("Item {i}"),
+                text: Some(String::new()),
+                category: None,
+                tags: vec![],
+                price: None,
+                popularity: Some((i % 50) as f64),
+                url: None,
+                attributes: Default::default(),
+            })
+            .collect();
+        let layout = IndexLayout {
+            vector_bytes: Some(bytes),
+            ..IndexLayout::with_snippets(0)
+        };
+        let e = Embeddings::from_rows(dims, data).unwrap();
+        CatalogueIndex::from_embeddings_with(&items, &e, "m", layout).unwrap()
+    }
+
+    #[test]
+    #[ignore = "needs a GPU adapter: the test command runs it with `cargo test -- --ignored` on lavapipe"]
+    fn the_gpu_scores_compact_vectors_as_the_cpu_does() {
+        let ctx = crate::gpu::tests::context();
+        let index = compact_index(3_000, 64, 24);
+        assert_eq!(index.vector_bytes(), 24);
+        let rec = IndexRecommender::new(index.clone());
+        let mut p = rec.new_profile(ProfileSettings::default()).unwrap();
+        for (ts, (i, w)) in [(10usize, 1.0f32), (700, 1.0), (1500, -1.0)]
+            .into_iter()
+            .enumerate()
+        {
+            let source = SignalSource::Item(format!("i{i}"));
+            p.add_signal(Signal::new(ts as i64, w, &index.vector(i), source).unwrap())
+                .unwrap();
+        }
+        let scoring = pollster::block_on(CatalogueScoring::attach(
+            ctx,
+            &index,
+            BackendPreference::Gpu,
+        ))
+        .unwrap();
+        assert_eq!(scoring.backend(), Backend::Gpu);
+        let options = RankOptions {
+            k: 20,
+            ..Default::default()
+        };
+        let gpu = pollster::block_on(scoring.recommend(&rec, &p, &options)).unwrap();
+        let cpu = rec.recommend(&p, &options).unwrap();
+        let ids = |r: &[crate::rec::ranker::Recommendation]| {
+            r.iter().map(|x| x.id.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&gpu), ids(&cpu));
+        for (g, c) in gpu.iter().zip(&cpu) {
+            assert!(
+                (g.score - c.score).abs() < 1e-3,
+                "{} vs {}",
+                g.score,
+                c.score
+            );
+        }
+    }
+}
