@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use localrec::encoder::Embeddings;
 use localrec::offline::eval::collaborative::{learn_collab, LearnOptions};
+use localrec::offline::index_build::IndexLayout;
 use localrec::{
     read_catalogue, read_events, CatalogueIndex, Encoder, Event, ProfileSettings, Quant,
     Recommender,
@@ -148,6 +150,24 @@ fn main() -> Result<(), Failure> {
     )?;
     let film_index = CatalogueIndex::build(&tiny()?, &film_items, 120, |_, _| {})?;
     write(out, "index", "films-40.lri", film_index.as_bytes())?;
+    // Format 3 with a projection section: compact vectors, no prices, ids-only cards.
+    let compact = CatalogueIndex::from_embeddings_with(
+        &film_items,
+        &Embeddings::from_rows(
+            film_index.dims(),
+            (0..film_index.len())
+                .flat_map(|i| film_index.vector(i))
+                .collect(),
+        )?,
+        film_index.model_id(),
+        IndexLayout {
+            snippet_chars: 0,
+            vector_bytes: Some(8),
+            titles: false,
+            urls: false,
+        },
+    )?;
+    write(out, "index", "films-40-compact.lri", compact.as_bytes())?;
 
     let all_events = read_events(events.join("\n").as_bytes())?;
     let mut per_item: HashMap<&str, usize> = HashMap::new();
