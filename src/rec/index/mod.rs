@@ -1043,3 +1043,42 @@ mod tests {
         assert!((p[1] - 0.5).abs() < 1e-6);
     }
 }
+
+/// Indexes written before format 3 still load and read as a build of today does.
+#[cfg(test)]
+mod compat_tests {
+    use std::io::{BufRead, BufReader};
+
+    use super::*;
+    use crate::encoder::Encoder;
+    use crate::model::bundle::Quant;
+    use crate::rec::catalogue::read_catalogue;
+
+    /// `tests/fixtures/films-40-v1.lri`: the first 40 films of `data/films`
+    /// indexed with the tiny int8 model (seed 1), 120-character snippets, by
+    /// the index writer of 2026-12-02 before format 3 (version 1).
+    const OLD_V1: &[u8] = include_bytes!("../../../tests/fixtures/films-40-v1.lri");
+
+    #[test]
+    fn a_version_1_index_of_the_previous_writer_loads_and_matches_a_new_build() {
+        let old = CatalogueIndex::from_bytes(OLD_V1.to_vec()).unwrap();
+        assert_eq!((old.format_version(), old.len()), (1, 40));
+        assert_eq!(old.stored_fields(), StoredFields::ALL);
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/films/films.jsonl.gz");
+        let gz = flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap());
+        let lines: Vec<String> = BufReader::new(gz)
+            .lines()
+            .take(40)
+            .map(|l| l.unwrap())
+            .collect();
+        let items = read_catalogue(lines.join("\n").as_bytes()).unwrap();
+        let encoder = Encoder::from_bundle(crate::testing::tiny_bundle(Quant::Int8, 1)).unwrap();
+        let new = CatalogueIndex::build(&encoder, &items, 120, |_, _| {}).unwrap();
+        assert_eq!(new.model_id(), old.model_id());
+        for i in 0..40 {
+            assert_eq!(old.item(i), new.item(i), "item {i}");
+            assert_eq!(old.vector(i), new.vector(i), "vector {i}");
+        }
+        assert_eq!(old.popularity(), new.popularity());
+    }
+}
