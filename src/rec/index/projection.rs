@@ -12,9 +12,9 @@
 //! Section layout (tag `PROJ`, section version 1): `model_dims u32, dims u32`,
 //! then `dims × model_dims` f32, row-major (row = one basis vector).
 
+use crate::util::binary::ByteReader;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::util::binary::ByteWriter;
-use crate::util::binary::ByteReader;
 use crate::util::error::{Error, FileKind, Result};
 
 /// The index section tag of a projection.
