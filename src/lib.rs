@@ -55,5 +55,5 @@ pub use rec::ranker::{
     Reason, ReasonKind, Recommendation, Scene,
 };
 pub use rec::rating_scale::RatingScale;
-pub use rec::recommender::Recommender;
+pub use rec::recommender::{IndexRecommender, Recommender};
 pub use util::error::{Error, FileKind, Result};

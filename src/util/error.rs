@@ -171,6 +171,14 @@ pub enum Error {
     /// An item id that the catalogue does not have.
     #[error("unknown item id `{0}`")]
     UnknownItem(String),
+    /// Something that needs the encoder (feedback text) came before the model
+    /// was loaded: a recommender made from the catalogue index alone ranks and
+    /// learns from items, and reads text once a model is attached.
+    #[error("{what} needs the model, which is not loaded yet")]
+    ModelNotLoaded {
+        /// What needed it ("feedback text").
+        what: &'static str,
+    },
     /// A caller-supplied value is out of range or not a number.
     #[error("invalid {what}: {reason}")]
     InvalidInput {
@@ -209,7 +217,8 @@ impl Error {
     /// `name`. `Corrupt`: bytes that are not a valid bundle, index or profile;
     /// `UnsupportedVersion`: a file from a newer writer; `ModelMismatch`: files
     /// made with different models; `UnknownItem`: an id the catalogue lacks;
-    /// `InvalidInput`: any other input out of range or malformed; `Compute`,
+    /// `ModelNotLoaded`: text before the model arrived (wait for it, or ask
+    /// again later); `InvalidInput`: any other input out of range or malformed; `Compute`,
     /// `Gpu`, `Io`: the model, the GPU or the file system failed.
     pub fn name(&self) -> &'static str {
         match self {
@@ -228,6 +237,7 @@ impl Error {
             Error::UnsupportedVersion { .. } => "UnsupportedVersion",
             Error::ModelMismatch { .. } => "ModelMismatch",
             Error::UnknownItem(_) => "UnknownItem",
+            Error::ModelNotLoaded { .. } => "ModelNotLoaded",
             Error::CatalogueLine { .. }
             | Error::DuplicateItem { .. }
             | Error::EventLine { .. }
@@ -297,5 +307,13 @@ mod tests {
         };
         assert_eq!(bad.name(), "InvalidInput");
         assert_eq!(Error::Compute("nan".into()).name(), "Compute");
+        let early = Error::ModelNotLoaded {
+            what: "feedback text",
+        };
+        assert_eq!(early.name(), "ModelNotLoaded");
+        assert_eq!(
+            early.to_string(),
+            "feedback text needs the model, which is not loaded yet"
+        );
     }
 }

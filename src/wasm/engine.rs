@@ -1,5 +1,5 @@
-//! The `Engine` class: one recommender (encoder + catalogue index) and the
-//! visitor's private profile — feedback in, cards out.
+//! The `Engine` class: one recommender (catalogue index, and the encoder once
+//! it has arrived) and the visitor's private profile — feedback in, cards out.
 
 use wasm_bindgen::prelude::*;
 
@@ -8,12 +8,13 @@ use super::dto::{Card, ItemView, ProfileView, SignalView};
 use super::gpu::{fault_named, gpu_context, preference_named};
 use super::{bytes_of, invalid, now_seconds, string_of, to_js, to_js_value};
 
-/// A recommender running in this page or worker: the encoder, one catalogue
-/// index and the user's private profile. The npm package's worker drives it.
+/// A recommender running in this page or worker: one catalogue index, the
+/// encoder once it is loaded, and the user's private profile. The npm
+/// package's worker drives it.
 #[wasm_bindgen]
 pub struct Engine {
     /// Shared with the promises of the async methods.
-    rec: std::rc::Rc<crate::Recommender>,
+    rec: Stage,
     profile: crate::IntentProfile,
     /// The scale feedback ratings are on (mapped to 1–5 stars as they arrive).
     rating_scale: crate::RatingScale,
@@ -21,6 +22,42 @@ pub struct Engine {
     #[cfg(feature = "gpu")]
     scoring:
         std::rc::Rc<std::cell::RefCell<Option<std::rc::Rc<crate::rec::scoring::CatalogueScoring>>>>,
+}
+
+/// How far loading has come: the catalogue index alone (ranking, feedback on
+/// items), or the full recommender (text too).
+#[derive(Clone)]
+enum Stage {
+    Index(crate::IndexRecommender),
+    Full(std::rc::Rc<crate::Recommender>),
+}
+
+impl Stage {
+    /// What ranks and learns from items, in either stage.
+    fn base(&self) -> &crate::IndexRecommender {
+        match self {
+            Stage::Index(rec) => rec,
+            Stage::Full(rec) => rec.index_recommender(),
+        }
+    }
+
+    /// Folds feedback in; text before the model is `ModelNotLoaded`.
+    fn record(
+        &self,
+        profile: &mut crate::IntentProfile,
+        feedback: &crate::Feedback,
+    ) -> crate::Result<()> {
+        match self {
+            Stage::Index(rec) => rec.record(profile, feedback),
+            Stage::Full(rec) => rec.record(profile, feedback),
+        }
+    }
+}
+
+impl AsRef<crate::IndexRecommender> for Stage {
+    fn as_ref(&self) -> &crate::IndexRecommender {
+        self.base()
+    }
 }
 
 /// Ranking options from JS (`undefined`/`null`: the defaults; `now` 0: the clock).
@@ -38,14 +75,14 @@ pub(super) fn rank_options(options: JsValue, call: &str) -> Result<crate::RankOp
 
 /// Results as the cards JS shows.
 pub(super) fn cards(
-    rec: &crate::Recommender,
+    index: &crate::CatalogueIndex,
     results: &[crate::Recommendation],
 ) -> Result<JsValue, JsValue> {
     let cards: Vec<Card<'_>> = results
         .iter()
         .map(|r| Card {
             recommendation: r,
-            item: rec.index().item(r.index).map(ItemView::from),
+            item: index.item(r.index).map(ItemView::from),
         })
         .collect();
     to_js_value(&cards)
@@ -70,9 +107,13 @@ impl Engine {
             let preference = preference_named(preference)?;
             let scoring = match gpu_context(preference).await? {
                 Some(ctx) => Some(std::rc::Rc::new(
-                    crate::rec::scoring::CatalogueScoring::attach(ctx, rec.index(), preference)
-                        .await
-                        .map_err(to_js)?,
+                    crate::rec::scoring::CatalogueScoring::attach(
+                        ctx,
+                        rec.base().index(),
+                        preference,
+                    )
+                    .await
+                    .map_err(to_js)?,
                 )),
                 None => None,
             };
@@ -96,10 +137,10 @@ impl Engine {
         Ok(wasm_bindgen_futures::future_to_promise(async move {
             let results = match scoring {
                 Some(s) => s.recommend(&rec, &profile, &options).await,
-                None => rec.recommend(&profile, &options),
+                None => rec.base().recommend(&profile, &options),
             }
             .map_err(to_js)?;
-            cards(&rec, &results)
+            cards(rec.base().index(), &results)
         }))
     }
 
@@ -132,14 +173,28 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] model: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] catalogue: JsValue,
     ) -> Result<Engine, JsValue> {
+        // The model first: a bad bundle is reported before the catalogue is read, as before.
         let encoder = crate::Encoder::from_bytes(&bytes_of(&model)?).map_err(to_js)?;
+        let mut engine = Self::load_catalogue(catalogue)?;
+        engine.attach_encoder(encoder)?;
+        Ok(engine)
+    }
+
+    /// Loads a catalogue index alone: the engine ranks (popularity, scenes,
+    /// filters, a stored profile) and takes feedback on items at once, while
+    /// the model is still on its way; feedback text throws `ModelNotLoaded`
+    /// until `attachModel` adds the model.
+    #[wasm_bindgen(js_name = loadCatalogue)]
+    pub fn load_catalogue(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] catalogue: JsValue,
+    ) -> Result<Engine, JsValue> {
         let index = crate::CatalogueIndex::from_bytes(bytes_of(&catalogue)?).map_err(to_js)?;
-        let rec = crate::Recommender::new(encoder, index).map_err(to_js)?;
+        let rec = crate::IndexRecommender::new(index);
         let profile = rec
             .new_profile(crate::ProfileSettings::default())
             .map_err(to_js)?;
         Ok(Engine {
-            rec: std::rc::Rc::new(rec),
+            rec: Stage::Index(rec),
             profile,
             rating_scale: crate::RatingScale::default(),
             #[cfg(feature = "gpu")]
@@ -147,15 +202,34 @@ impl Engine {
         })
     }
 
+    /// Adds the model bundle to an engine made by `loadCatalogue` (checked; the
+    /// index must come from that model): feedback text works from now on. The
+    /// profile, the rating scale and the scoring path stay. On error (a bad
+    /// bundle, another model) the engine is unchanged and keeps working.
+    #[wasm_bindgen(js_name = attachModel)]
+    pub fn attach_model(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] model: JsValue,
+    ) -> Result<(), JsValue> {
+        let encoder = crate::Encoder::from_bytes(&bytes_of(&model)?).map_err(to_js)?;
+        self.attach_encoder(encoder)
+    }
+
+    /// Whether the model is loaded (feedback text needs it).
+    #[wasm_bindgen(getter, js_name = modelLoaded)]
+    pub fn model_loaded(&self) -> bool {
+        matches!(self.rec, Stage::Full(_))
+    }
+
     /// Items in the catalogue.
     #[wasm_bindgen(getter)]
     pub fn items(&self) -> u32 {
-        self.rec.index().len() as u32
+        self.rec.base().index().len() as u32
     }
-    /// Embedding dimensions.
+    /// Embedding dimensions (the index's, which are the model's).
     #[wasm_bindgen(getter)]
     pub fn dims(&self) -> u32 {
-        self.rec.encoder().dims() as u32
+        self.rec.base().index().dims() as u32
     }
     /// Which path scores the catalogue: `"gpu"` once `useGpu` chose it (until
     /// a GPU fault), else `"cpu-simd"`. Feedback text is always embedded on the CPU.
@@ -167,21 +241,22 @@ impl Engine {
         }
         "cpu-simd".into()
     }
-    /// Fingerprint of the model.
+    /// Fingerprint of the model (the one the index was made with, known before the model is loaded).
     #[wasm_bindgen(getter, js_name = modelId)]
     pub fn model_id(&self) -> String {
-        self.rec.encoder().model_id().to_string()
+        self.rec.base().index().model_id().to_string()
     }
     /// Fingerprint of the catalogue index (its checksum and size).
     #[wasm_bindgen(getter, js_name = catalogueId)]
     pub fn catalogue_id(&self) -> String {
-        let index = self.rec.index();
+        let index = self.rec.base().index();
         format!("{:08x}-{}", index.checksum(), index.len())
     }
 
     /// Folds one piece of feedback into the profile: `{text?, item?, rating?, kind?, ts?}`
     /// (`kind`: like | dislike | not_interested | view | purchase | review; `ts` in unix
-    /// seconds, default now). On error the profile is unchanged.
+    /// seconds, default now). On error the profile is unchanged. Text before the model is
+    /// loaded throws `ModelNotLoaded`.
     pub fn feedback(&mut self, event: JsValue) -> Result<(), JsValue> {
         if !event.is_object() {
             return Err(invalid(
@@ -215,8 +290,9 @@ impl Engine {
     /// The top items: `{k?, alpha?, diversity?, excludeSeen?, filters?, scene?}`.
     pub fn recommend(&self, options: JsValue) -> Result<JsValue, JsValue> {
         let options = rank_options(options, "recommend(options)")?;
-        let results = self.rec.recommend(&self.profile, &options).map_err(to_js)?;
-        cards(&self.rec, &results)
+        let base = self.rec.base();
+        let results = base.recommend(&self.profile, &options).map_err(to_js)?;
+        cards(base.index(), &results)
     }
 
     /// One item's display fields, or an error for an unknown id.
@@ -225,7 +301,7 @@ impl Engine {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
     ) -> Result<JsValue, JsValue> {
         let id = string_of(&id, "item(id): id")?;
-        let index = self.rec.index();
+        let index = self.rec.base().index();
         let i = index.require(&id).map_err(to_js)?;
         let item = index
             .item(i)
@@ -246,7 +322,7 @@ impl Engine {
 
     /// What the profile holds, for a privacy panel.
     pub fn profile(&self) -> Result<JsValue, JsValue> {
-        let index = self.rec.index();
+        let index = self.rec.base().index();
         let signals = self
             .profile
             .signals()
@@ -304,8 +380,9 @@ impl Engine {
     ) -> Result<(), JsValue> {
         let bytes = bytes_of(&bytes)?;
         let profile = crate::IntentProfile::from_bytes(&bytes).map_err(to_js)?;
+        let index = self.rec.base().index();
         profile
-            .check_model(self.rec.encoder().model_id(), self.rec.encoder().dims())
+            .check_model(index.model_id(), index.dims())
             .map_err(to_js)?;
         self.profile = profile;
         Ok(())
@@ -315,5 +392,14 @@ impl Engine {
     #[wasm_bindgen(js_name = clearProfile)]
     pub fn clear_profile(&mut self) {
         self.profile.clear();
+    }
+}
+
+impl Engine {
+    /// Makes the engine's recommender the full one, with `encoder`; on error nothing changes.
+    fn attach_encoder(&mut self, encoder: crate::Encoder) -> Result<(), JsValue> {
+        let full = self.rec.base().with_encoder(encoder).map_err(to_js)?;
+        self.rec = Stage::Full(std::rc::Rc::new(full));
+        Ok(())
     }
 }
