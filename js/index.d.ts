@@ -55,6 +55,21 @@ export interface CreateOptions {
   /** Called when another tab (or extension page) of this origin changed the shared profile —
    * feedback, import or "forget me" — and this one caught up; also a "profilechange" event. */
   onProfileChange?: (profile: ProfileSummary) => void;
+  /**
+   * Resolve `create` only once the model is loaded too (default false: it resolves as soon as
+   * the catalogue is in, and the model streams in behind it; see `LocalRec.modelReady`). With
+   * true, a model that cannot be loaded rejects `create`.
+   */
+  waitForModel?: boolean;
+}
+
+/** Where the model stands: streaming in, loaded (text can be read), or not loadable. */
+export type ModelState = "loading" | "ready" | "failed";
+
+/** The `detail` of a "modelerror" event: the error that stopped the model. */
+export interface ModelError {
+  name: LocalRecErrorName | string;
+  message: string;
 }
 
 export interface Crash {
@@ -70,6 +85,8 @@ export interface Crash {
  * - "Corrupt": bytes that are not a valid model bundle, catalogue index or profile;
  * - "UnsupportedVersion": a file written by a newer localrec;
  * - "ModelMismatch": a catalogue or profile made with another model;
+ * - "ModelNotLoaded": feedback text when the model could not be loaded (before it has loaded,
+ *   text waits for it instead);
  * - "Compute", "Gpu", "Io": the model, the GPU or storage failed;
  * - "Terminated": `terminate()` was called (pending and later calls);
  * - "WorkerCrashed": the worker died or the engine trapped during the call (the next call restarts it);
@@ -79,7 +96,7 @@ export interface Crash {
  */
 export type LocalRecErrorName =
   | "InvalidInput" | "UnknownItem" | "Corrupt" | "UnsupportedVersion" | "ModelMismatch"
-  | "Compute" | "Gpu" | "Io" | "Terminated" | "WorkerCrashed" | "MessageError"
+  | "ModelNotLoaded" | "Compute" | "Gpu" | "Io" | "Terminated" | "WorkerCrashed" | "MessageError"
   | "UnknownOperation" | "NotInitialised" | "Internal";
 
 export interface BackendChange {
@@ -175,7 +192,14 @@ export interface ProfileSummary {
   bytes: number;
 }
 
+/**
+ * Events (`addEventListener`; `detail` as typed): "progress" (Progress), "warning" (Warning),
+ * "backendchange" (BackendChange), "crash" (Crash), "profilechange" (ProfileSummary),
+ * "modelready" ({}), "modelerror" (ModelError).
+ */
 export declare class LocalRec extends EventTarget {
+  /** Resolves once the catalogue is in (the model streams in behind it), or with
+   * `waitForModel` once both are. */
   static create(options: CreateOptions): Promise<LocalRec>;
   /** The path scoring the catalogue; a "backendchange" event says when a GPU fault moves it to the CPU. */
   readonly backend: "gpu" | "cpu-simd";
@@ -183,6 +207,12 @@ export declare class LocalRec extends EventTarget {
   readonly simd: "relaxed-simd" | "simd128";
   readonly items: number;
   readonly persistent: boolean;
+  /** "loading" while the model streams in (progress events with file "model"), then "ready" or "failed". */
+  readonly modelState: ModelState;
+  /** Resolves when the model is loaded; rejects with the named error that stopped it. */
+  readonly modelReady: Promise<void>;
+  /** Text before the model is loaded waits for it (keeping the time it was given); changes to the
+   * profile (feedback, import, clear) apply in the order they were asked for. */
   feedback(event: Feedback): Promise<ProfileSummary>;
   recommend(options?: RecommendOptions): Promise<Recommendation[]>;
   item(id: string): Promise<Omit<Recommendation, "score" | "relevance" | "popularity" | "why">>;

@@ -4,7 +4,8 @@
 //   import { LocalRec } from "localrec";
 //   const rec = await LocalRec.create({ model: "/models/minilm-l6-v2-int8.lrm", catalogue: "/catalogue.lri",
 //                                       onProgress: (p) => (bar.value = p.loaded / p.total) });
-//   await rec.feedback({ text: "too long, I want something short and funny" });
+//   show(await rec.recommend({ k: 10 }));       // at once: the catalogue is in, the model streams in behind it
+//   await rec.feedback({ text: "too long, I want something short and funny" });   // waits for the model
 //   const top = await rec.recommend({ k: 10, diversity: 0.3 });
 
 import { namedError } from "./errors.js";
@@ -18,10 +19,19 @@ export class LocalRec extends EventTarget {
   #initArgs;
   #restarting = null;
   #terminated = false;
+  // The model: "loading" until the worker attached it ("ready") or gave up ("failed").
+  #modelState = "loading";
+  #modelReady;
+  #modelSettle;
 
-  /** Starts the worker, downloads (or reads from cache) the model and catalogue, restores the profile. */
+  /**
+   * Starts the worker, downloads (or reads from cache) the catalogue, restores the profile and
+   * resolves: recommendations and feedback on items work at once. The model streams in behind
+   * (`modelReady`, `modelState`, "modelready" / "modelerror" events); feedback with text waits
+   * for it. With `waitForModel` it resolves only once the model is in too.
+   */
   static async create(options = {}) {
-    const { model, catalogue, onProgress, onWarning, onBackendChange, onCrash, onProfileChange, worker, wasm, wasmRelaxed, simd = "auto", backend = "auto", ratingScale = "1-5" } = options;
+    const { model, catalogue, onProgress, onWarning, onBackendChange, onCrash, onProfileChange, worker, wasm, wasmRelaxed, simd = "auto", backend = "auto", ratingScale = "1-5", waitForModel = false } = options;
     // A worker we start ourselves can be started again after a crash; one the caller gave cannot.
     const spawn = worker ? null : () => new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     const rec = new LocalRec(worker ?? spawn(), spawn);
@@ -44,6 +54,8 @@ export class LocalRec extends EventTarget {
     };
     try {
       rec.#info = await rec.#send("init", rec.#initArgs);
+      rec.#noteModel(rec.#info.modelLoaded);
+      if (waitForModel) await rec.#modelReady;
     } catch (e) {
       rec.terminate();
       throw e;
@@ -54,7 +66,20 @@ export class LocalRec extends EventTarget {
   constructor(worker, spawn = null) {
     super();
     this.#spawn = spawn;
+    this.#modelReady = new Promise((resolve, reject) => (this.#modelSettle = { resolve, reject }));
+    // Nobody may be waiting on it: a failed model must not be an unhandled rejection.
+    this.#modelReady.catch(() => {});
     this.#attach(worker);
+  }
+
+  /** The worker's word on the model: loaded (`true`), or still loading (`false`, after a restart). */
+  #noteModel(loaded) {
+    if (loaded) {
+      this.#modelState = "ready";
+      this.#modelSettle.resolve();
+    } else if (this.#modelState === "ready") {
+      this.#modelState = "loading"; // a new worker loads it again (from the cache)
+    }
   }
 
   #attach(worker) {
@@ -62,6 +87,12 @@ export class LocalRec extends EventTarget {
     worker.onmessage = ({ data }) => {
       if (data?.event) {
         if (data.event === "backendchange" && this.#info) this.#info.backend = data.detail.backend;
+        if (data.event === "modelready") this.#noteModel(true);
+        if (data.event === "modelerror") {
+          this.#modelState = "failed";
+          const { name = "Error", message = "" } = data.detail ?? {};
+          this.#modelSettle.reject(namedError(name, message));
+        }
         if (data.event === "messageerror") {
           this.#failPending(namedError("MessageError", "the worker could not read a request"));
           return;
@@ -109,6 +140,7 @@ export class LocalRec extends EventTarget {
       try {
         if (!this.#worker) this.#attach(this.#spawn());
         this.#info = await this.#send("init", this.#initArgs);
+        this.#noteModel(this.#info.modelLoaded);
       } finally {
         this.#restarting = null;
       }
@@ -148,8 +180,21 @@ export class LocalRec extends EventTarget {
   get persistent() {
     return this.#info.persistent;
   }
+  /** "loading" while the model streams in, "ready" once feedback text can be read, "failed" if it could not be loaded. */
+  get modelState() {
+    return this.#modelState;
+  }
+  /** Resolves when the model is loaded; rejects with the named error that stopped it (e.g. `Corrupt`, `ModelMismatch`). */
+  get modelReady() {
+    return this.#modelReady;
+  }
 
-  /** Folds feedback into the private profile: {text?, item?, rating?, kind?, ts?}. Resolves to the profile summary. */
+  /**
+   * Folds feedback into the private profile: {text?, item?, rating?, kind?, ts?}. Resolves to the
+   * profile summary. Text before the model is loaded waits for it (and keeps the time it was
+   * given); changes to the profile apply in the order they were asked for, so what follows a
+   * waiting text waits too. If the model cannot be loaded, text rejects with `ModelNotLoaded`.
+   */
   feedback(event) {
     return this.#call("feedback", event);
   }
@@ -169,11 +214,11 @@ export class LocalRec extends EventTarget {
   exportProfile() {
     return this.#call("exportProfile");
   }
-  /** Replaces the profile with exported bytes (checked; on error nothing changes). */
+  /** Replaces the profile with exported bytes (checked; on error nothing changes); in order with feedback. */
   importProfile(bytes) {
     return this.#call("importProfile", bytes);
   }
-  /** Forgets everything the profile holds, here and in storage. */
+  /** Forgets everything the profile holds, here and in storage; in order with feedback. */
   clearProfile() {
     return this.#call("clearProfile");
   }

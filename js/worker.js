@@ -1,9 +1,12 @@
 // The localrec worker: everything heavy runs here, off the page's main thread.
-// It downloads the model bundle and the catalogue index (with progress, through
+// It downloads the catalogue index and then the model bundle (with progress, through
 // the Cache API so a second visit needs no network), loads the wasm engine,
 // keeps the private profile in IndexedDB, and answers the page's requests.
+// `init` answers as soon as the catalogue is in: ranking and feedback on items need no
+// model. The model streams in behind it; feedback with text waits for it (in order with
+// the other changes to the profile), and `modelready` / `modelerror` say how it went.
 // Protocol: the page posts {id, op, args}; the worker answers {id, result} or
-// {id, error: {name, message}}, and posts {event, detail} for progress and warnings.
+// {id, error: {name, message}}, and posts {event, detail} for progress, warnings and the model.
 // A wasm trap leaves the instance unusable: that call fails as `WorkerCrashed` and
 // the worker closes itself (the page starts a new one on the next call).
 import init, { Engine, simdLevel } from "../pkg/localrec.js";
@@ -16,6 +19,13 @@ const DB = "localrec";
 const STORE = "profiles";
 
 let engine = null;
+// The model, loading behind the catalogue: {url, state: "loading" | "ready" | "failed",
+// loading: a promise settled when it is attached or has failed, error, retry: whether a later
+// text may try again (a download that failed; not a bundle the engine rejected)}.
+let model = null;
+// Changes to the profile (feedback, import, forget me) run one at a time in the order they
+// were asked for: text that waits for the model holds back what came after it.
+let changes = Promise.resolve();
 let profileKey = null;
 let db = null; // null: profile kept in memory only
 // Tabs (and extension pages) of one origin share the stored profile. Every write is one
@@ -237,19 +247,71 @@ async function catchUp() {
   }
 }
 
-/** Loads, re-downloading a cached file once if the engine rejects it (corrupt cache). */
-async function loadEngine(model, catalogue) {
-  let m = await fetchCached(model, "model");
-  let c = await fetchCached(catalogue, "catalogue");
+/** Runs `use(bytes)` on the file at `url`, downloading it again once if the engine rejects a cached copy. */
+async function loadAsset(url, name, use) {
+  const got = await fetchCached(url, name);
   try {
-    return Engine.load(m.bytes, c.bytes);
+    return use(got.bytes);
   } catch (e) {
-    if (!m.cached && !c.cached) throw e;
-    emit("warning", { message: `cached assets were unusable (${e.message}); downloading them again` });
-    m = await fetchCached(model, "model", { fresh: true });
-    c = await fetchCached(catalogue, "catalogue", { fresh: true });
-    return Engine.load(m.bytes, c.bytes);
+    if (!got.cached || e instanceof WebAssembly.RuntimeError) throw e;
+    emit("warning", { message: `the cached ${name} was unusable (${e.message}); downloading it again` });
+    return use((await fetchCached(url, name, { fresh: true })).bytes);
   }
+}
+
+/**
+ * Downloads the model and attaches it to the engine, in the background: `modelready` when
+ * it is in, `modelerror` ({name, message}) when it is not. A wasm trap leaves the instance
+ * unusable: it is thrown where nothing catches it, so the page sees the worker fail and
+ * starts a new one.
+ */
+function loadModel(url) {
+  model = { url, state: "loading", error: null, retry: false };
+  const current = model;
+  current.loading = (async () => {
+    let downloaded = false;
+    try {
+      await loadAsset(url, "model", (bytes) => {
+        downloaded = true;
+        engine.attachModel(bytes);
+      });
+      current.state = "ready";
+      emit("modelready", {});
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) {
+        setTimeout(() => {
+          throw e;
+        });
+      }
+      current.state = "failed";
+      current.error = e;
+      current.retry = !downloaded;
+      emit("modelerror", { name: e?.name ?? "Error", message: String(e?.message ?? e) });
+    }
+  })();
+  return current.loading;
+}
+
+/** Whether `event` carries text, which needs the model (anything else is for the engine to judge). */
+function hasText(event) {
+  return event !== null && typeof event === "object" && typeof event.text === "string" && event.text.trim() !== "";
+}
+
+/** Waits for the model; rejects with `ModelNotLoaded` when it could not be loaded (a failed download is tried again). */
+async function modelLoaded() {
+  if (model.state === "failed" && model.retry) loadModel(model.url);
+  await model.loading;
+  if (model.state !== "ready") {
+    const why = model.error?.message ?? model.error;
+    throw namedError("ModelNotLoaded", `feedback text needs the model, which could not be loaded (${why})`);
+  }
+}
+
+/** Runs `change` after every change to the profile asked for before it. */
+function inOrder(change) {
+  const run = changes.then(change);
+  changes = run.catch(() => {});
+  return run;
 }
 
 const ops = {
@@ -272,7 +334,10 @@ const ops = {
       db = null;
       dbError = e;
     }
-    engine = await loadEngine(model, catalogue);
+    // The catalogue first, alone: on a slow link the two files would share it, and the first
+    // cards would wait for both. The model follows it in the background.
+    engine = await loadAsset(catalogue, "catalogue", (bytes) => Engine.loadCatalogue(bytes));
+    loadModel(model);
     if (!["auto", "gpu", "cpu"].includes(backend)) throw namedError("InvalidInput", `LocalRec.create: backend must be "auto", "gpu" or "cpu", not ${JSON.stringify(backend)}`);
     engine.setRatingScale(ratingScale);
     await engine.useGpu(backend);
@@ -294,11 +359,24 @@ const ops = {
       db = null;
       emit("warning", { message: `IndexedDB unavailable (${e?.message ?? e}); the profile lives in memory only` });
     }
-    return { items: engine.items, backend: engine.backend, simd: simdLevel(), dims: engine.dims, persistent: db !== null };
+    return {
+      items: engine.items,
+      backend: engine.backend,
+      simd: simdLevel(),
+      dims: engine.dims,
+      persistent: db !== null,
+      modelLoaded: engine.modelLoaded,
+    };
   },
-  async feedback(event) {
-    await update(() => engine.feedback(event));
-    return engine.profile();
+  feedback(event) {
+    const text = hasText(event);
+    // Text given before the model keeps the moment it was given, not the one it is read at.
+    if (text && !engine.modelLoaded && event.ts === undefined) event = { ...event, ts: Math.floor(Date.now() / 1000) };
+    return inOrder(async () => {
+      if (text && !engine.modelLoaded) await modelLoaded();
+      await update(() => engine.feedback(event));
+      return engine.profile();
+    });
   },
   async recommend(options) {
     const results = await engine.recommendAsync(options ?? {});
@@ -318,25 +396,30 @@ const ops = {
   },
   // Import and "forget me" replace the profile in every tab: a newer `clearedAt` makes the
   // others drop what they hold before merging the stored profile.
-  async importProfile(bytes) {
-    await update(
-      () => {
-        engine.importProfile(bytes);
-        clearedAt = Math.max(Date.now(), clearedAt + 1);
-      },
-      { replace: true },
-    );
-    return engine.profile();
+  // Both wait for the changes asked for before them (text waiting for the model included).
+  importProfile(bytes) {
+    return inOrder(async () => {
+      await update(
+        () => {
+          engine.importProfile(bytes);
+          clearedAt = Math.max(Date.now(), clearedAt + 1);
+        },
+        { replace: true },
+      );
+      return engine.profile();
+    });
   },
-  async clearProfile() {
-    await update(
-      () => {
-        engine.clearProfile();
-        clearedAt = Math.max(Date.now(), clearedAt + 1);
-      },
-      { replace: true },
-    );
-    return engine.profile();
+  clearProfile() {
+    return inOrder(async () => {
+      await update(
+        () => {
+          engine.clearProfile();
+          clearedAt = Math.max(Date.now(), clearedAt + 1);
+        },
+        { replace: true },
+      );
+      return engine.profile();
+    });
   },
 };
 

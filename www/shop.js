@@ -1,10 +1,18 @@
 // The demo storefront: a film shop whose ranking runs entirely in this browser
-// through the localrec package (a Web Worker with the wasm engine). Exposes
-// `window.localrecShop` ({state, rec, refresh}) so the browser tests can drive it.
+// through the localrec package (a Web Worker with the wasm engine). The first cards show
+// as soon as the catalogue has arrived; the model streams in behind them, and a wish typed
+// before it is in waits for it, with its progress shown under the wish box.
+// Exposes `window.localrecShop` so the browser tests can drive it: `state` "loading" until
+// catalogue and model are both in ("ready"; "failed" if either could not be loaded),
+// `model` ("loading" | "ready" | "failed"), `firstCardsAt` (performance.now() when the first
+// cards showed), `waiting` (wishes waiting for the model), `rec`, `refresh`.
 import { LocalRec } from "./js/index.js";
 
 const $ = (id) => document.getElementById(id);
-const shop = (window.localrecShop = { state: "loading", rec: null, error: null, results: [], warnings: [], cspViolations: [], progress: [] });
+const shop = (window.localrecShop = {
+  state: "loading", model: "loading", firstCardsAt: null, waiting: [], modelProgress: null,
+  rec: null, error: null, results: [], warnings: [], cspViolations: [], progress: [],
+});
 document.addEventListener("securitypolicyviolation", (e) => shop.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
 
 const SCENES = {
@@ -99,23 +107,53 @@ function renderProfile(p) {
   $("signals").dataset.count = String(p.signals.length);
 }
 
-async function refresh() {
+/** Ranks again and shows the list; with `onlyIfChanged`, leaves the list alone when it is the same. */
+async function refresh({ onlyIfChanged = false } = {}) {
   const t = performance.now();
   const cards = await shop.rec.recommend(options());
+  const same = (a, b) => JSON.stringify(a.map((c) => [c.id, c.why])) === JSON.stringify(b.map((c) => [c.id, c.why]));
+  if (onlyIfChanged && same(cards, shop.results)) return;
   $("latency").textContent = `updated in ${(performance.now() - t).toFixed(0)} ms`;
   shop.results = cards;
   renderResults(cards);
 }
 
+/** Gives feedback and shows the new list; false when it could not be used. */
 async function act(event) {
   const t = performance.now();
   try {
     renderProfile(await shop.rec.feedback(event));
     await refresh();
     $("latency").textContent = `updated in ${(performance.now() - t).toFixed(0)} ms`;
+    return true;
   } catch (e) {
     $("status").textContent = `Could not use that: ${e.message}`;
+    return false;
   }
+}
+
+/** The line under the wish box: while the model loads, that text is understood once it is in
+ * (with its progress, and the wishes already waiting); if it failed, why. */
+function showModelState() {
+  const line = $("ask-state");
+  const form = $("ask-form");
+  form.dataset.model = shop.model;
+  form.dataset.waiting = String(shop.waiting.length);
+  line.classList.toggle("failed", shop.model === "failed");
+  if (shop.model === "ready") {
+    line.hidden = true;
+    line.textContent = "";
+    return;
+  }
+  if (shop.model === "failed") {
+    line.textContent = `The model could not be loaded (${shop.error}): wishes in words cannot be read, likes and stars still work.`;
+  } else {
+    const percent = shop.modelProgress === null ? "" : ` (${Math.floor(shop.modelProgress * 100)} %)`;
+    const waiting = shop.waiting.length ? `Got ${shop.waiting.map((w) => `“${w}”`).join(", ")}: ` : "";
+    const understanding = `${waiting ? "u" : "U"}nderstanding text once the model has loaded${percent}`;
+    line.textContent = `${waiting}${understanding}; likes and stars work now.`;
+  }
+  line.hidden = false;
 }
 
 function countRequests() {
@@ -138,6 +176,10 @@ async function main() {
     },
     onProgress: (p) => {
       shop.progress.push(p);
+      if (p.file === "model") {
+        shop.modelProgress = p.total ? p.loaded / p.total : null;
+        if (shop.firstCardsAt !== null && shop.model === "loading") showModelState();
+      }
       // Size unknown (a compressed answer whose first bytes have not arrived): an indeterminate bar.
       if (p.total) $("progress").value = p.loaded / p.total;
       else $("progress").removeAttribute("value");
@@ -158,10 +200,24 @@ async function main() {
   $("backend").textContent = rec.backend;
   $("backend").title = `Which engine ranks and embeds (wasm build: ${rec.simd})`;
   // Wire every control before the shop shows: an Enter in the wish box must never submit natively.
-  $("ask-form").addEventListener("submit", (e) => {
+  $("ask-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const text = $("ask").value.trim();
-    if (text) act({ text }).then(() => ($("ask").value = ""));
+    if (!text) return;
+    $("ask").value = "";
+    // Before the model is in, the wish waits for it (the package keeps it in order with the
+    // rest of the feedback); the line under the box says so.
+    const waits = rec.modelState !== "ready";
+    if (waits) {
+      shop.waiting.push(text);
+      showModelState();
+    }
+    const used = await act({ text });
+    if (waits) {
+      shop.waiting.splice(shop.waiting.indexOf(text), 1);
+      showModelState();
+    }
+    if (!used && !$("ask").value) $("ask").value = text;
   });
   for (const id of ["scene", "decade", "genre", "diversity"]) $(id).addEventListener("change", () => refresh());
   $("clear").addEventListener("click", async () => {
@@ -184,13 +240,30 @@ async function main() {
       $("status").textContent = `That file is not a profile for this shop: ${err.message}`;
     }
   });
+  // The catalogue is in: the first cards now, while the model streams in behind them.
   $("loading").hidden = true;
   $("shop").hidden = false;
+  showModelState();
   renderProfile(await rec.profile());
   await refresh();
+  shop.firstCardsAt = performance.now();
   readyAt = performance.now();
   setInterval(countRequests, 500);
   shop.refresh = refresh;
+  try {
+    await rec.modelReady;
+  } catch (e) {
+    shop.model = "failed";
+    shop.error = String(e?.message ?? e);
+    shop.state = "failed";
+    showModelState();
+    return;
+  }
+  shop.model = "ready";
+  showModelState();
+  // With the model come the embedded facet names, which ground a stored rejection ("no
+  // horror") in the catalogue's genres: the list may tighten.
+  await refresh({ onlyIfChanged: true });
   shop.state = "ready";
 }
 

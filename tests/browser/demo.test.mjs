@@ -170,7 +170,7 @@ test("corrupt cached files are downloaded again", async () => {
   await page.reload();
   await ready(page);
   const warnings = await page.evaluate(() => window.localrecShop.warnings);
-  assert.ok(warnings.some((w) => w.includes("downloading them again")), `warnings: ${warnings}`);
+  assert.ok(warnings.some((w) => w.includes("the cached catalogue was unusable") && w.includes("downloading it again")), `warnings: ${warnings}`);
   assert.ok(requests.slice(first).some((r) => r.url.endsWith("/catalogue.lri")), "catalogue re-fetched");
   assert.equal((await top(page)).length, 12);
 });
