@@ -9,16 +9,14 @@ use clap::Args;
 use localrec::offline::vectors::{ItemVector, VectorsHeader};
 use localrec::{BatchOptions, CatalogueItem, Encoder, Error};
 
-/// Anything written as one JSON line.
-mod erased {
-    pub trait Json {
-        fn write(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()>;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn write(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()> {
-            serde_json::to_writer(out, self)
-        }
-    }
+/// Writes `value` as one JSON line to stdout's buffer.
+fn write_json(out: &mut impl Write, value: &impl serde::Serialize) -> localrec::Result<()> {
+    let failed = |source| Error::Io {
+        context: "cannot write to stdout".into(),
+        source,
+    };
+    serde_json::to_writer(&mut *out, value).map_err(|e| failed(std::io::Error::other(e)))?;
+    out.write_all(b"\n").map_err(failed)
 }
 
 use super::{attach_backend, read_file, resolve_model, BackendArg, CliError};
@@ -65,12 +63,6 @@ pub fn run(args: EmbedArgs) -> Result<(), CliError> {
     let mut ids: Vec<String> = Vec::new();
     // Read several batches' worth before running, so the length-sorted planner can group well.
     let chunk = batch * 8;
-    let write_json = |out: &mut BufWriter<_>, value: &dyn erased::Json| -> localrec::Result<()> {
-        value
-            .write(&mut *out)
-            .map_err(|e| io("cannot write to stdout")(std::io::Error::other(e)))?;
-        out.write_all(b"\n").map_err(io("cannot write to stdout"))
-    };
     if args.ids {
         let header = VectorsHeader {
             model_id: encoder.model_id().to_string(),
