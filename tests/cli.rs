@@ -1299,3 +1299,287 @@ fn index_build_from_embed_ids_vectors_is_byte_identical() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Spark's side of issue 22 without Spark: interactions and a holdout written
+/// by localrec, factors trained apart (`factors train`, the form Spark's job
+/// writes), assembled by `index build --item-factors`.
+#[test]
+fn index_build_assembles_item_factors_trained_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = tiny_bundle_file(dir.path());
+    let b = bundle.to_str().unwrap();
+    let catalogue = common::root().join("tests/fixtures/shop.jsonl");
+    let c = catalogue.to_str().unwrap();
+    let mut events = String::new();
+    for u in 0..20 {
+        let group = if u % 2 == 0 { "cook" } else { "bike" };
+        for t in 0..4 {
+            let item = format!("{group}{}", 1 + (u + t) % 4);
+            events.push_str(&format!(
+                "{{\"user\": \"u{u:02}\", \"ts\": {}, \"item\": \"{item}\", \"rating\": 5}}\n",
+                u * 10 + t
+            ));
+        }
+    }
+    events.push_str("{\"user\": \"u00\", \"ts\": 99, \"item\": \"gone\", \"kind\": \"view\"}\n");
+    events.push_str("{\"user\": \"u01\", \"ts\": 99, \"item\": \"cook1\", \"rating\": 2}\n");
+    let ev = dir.path().join("events.jsonl");
+    std::fs::write(&ev, &events).unwrap();
+    let e = ev.to_str().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+
+    // Interactions: one line per positive event, the strengths ALS trains on.
+    let out = localrec(&["interactions"], events.as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        81,
+        "80 five-star ratings and a view; 2 stars is no interaction"
+    );
+    assert_eq!(lines[0]["strength"], 1.0);
+    assert_eq!(lines[80]["strength"].as_f64().unwrap() as f32, 0.3);
+    assert_eq!(lines[80]["item"], "gone");
+
+    // The holdout: every user's last new item, from its time on.
+    let out = localrec(
+        &[
+            "index",
+            "holdout",
+            "--catalogue",
+            c,
+            "--interactions",
+            e,
+            "-o",
+            &path("holdout.jsonl"),
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let holdout = std::fs::read_to_string(path("holdout.jsonl")).unwrap();
+    assert!(holdout.starts_with("{\"holdout\":\"sha256:"), "{holdout}");
+    assert!(
+        holdout.contains("{\"user\":\"u05\",\"from_ts\":53}"),
+        "{holdout}"
+    );
+
+    let train = |extra: &[&str], out_file: &str| {
+        let rank = if extra.contains(&"--rank") {
+            &[][..]
+        } else {
+            &["--rank", "4"][..]
+        };
+        let mut a = vec![
+            "factors",
+            "train",
+            "--catalogue",
+            c,
+            "--events",
+            e,
+            "--reg-param",
+            "0.1",
+            "--alpha",
+            "10",
+            "--reg-scaling",
+            "per-interaction",
+            "-o",
+        ];
+        let o = path(out_file);
+        a.push(&o);
+        a.extend_from_slice(rank);
+        a.extend_from_slice(extra);
+        let out = localrec(&a, b"");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let log = train(&[], "factors.jsonl");
+    assert!(
+        log.contains("82 events (1 naming unknown items, 0 held out)"),
+        "{log}"
+    );
+    let h = path("holdout.jsonl");
+    let log = train(&["--holdout", &h], "validation.jsonl");
+    assert!(log.contains("20 held out"), "{log}");
+
+    let build = |extra: &[&str], out_file: &str| {
+        let o = path(out_file);
+        let mut a = vec![
+            "index",
+            "build",
+            "--model",
+            b,
+            "--catalogue",
+            c,
+            "--interactions",
+            e,
+            "-o",
+            &o,
+        ];
+        a.extend_from_slice(extra);
+        localrec(&a, b"")
+    };
+    let (f, v) = (path("factors.jsonl"), path("validation.jsonl"));
+    let out = build(
+        &["--item-factors", &f, "--validation-factors", &v],
+        "given.lri",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let inspect = localrec(&["index", "inspect", &path("given.lri")], b"");
+    let text = String::from_utf8_lossy(&inspect.stdout).to_string();
+    assert!(
+        text.contains("collab:     4 factors, 8 of 22 items with factors, λ=0.1, α=10"),
+        "{text}"
+    );
+    assert!(text.contains("vectors sha256: "), "{text}");
+
+    // Without validation factors the build trains the twin itself, at the
+    // same settings on the same split: the same index byte for byte.
+    let out = build(&["--item-factors", &f], "trained-here.lri");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(path("given.lri")).unwrap(),
+        std::fs::read(path("trained-here.lri")).unwrap()
+    );
+
+    // A Spark output directory: the header apart, rows in parts, _SUCCESS and .crc skipped.
+    let parts = dir.path().join("spark-factors");
+    std::fs::create_dir(&parts).unwrap();
+    let text = std::fs::read_to_string(&f).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    let rows: Vec<&str> = rows.lines().collect();
+    std::fs::write(parts.join("header.json"), format!("{header}\n")).unwrap();
+    std::fs::write(parts.join("part-00001.json"), rows[..3].join("\n")).unwrap();
+    std::fs::write(parts.join("part-00000.json"), rows[3..].join("\n")).unwrap();
+    std::fs::write(parts.join("_SUCCESS"), "").unwrap();
+    std::fs::write(parts.join(".part-00000.json.crc"), "junk").unwrap();
+    let out = build(
+        &[
+            "--item-factors",
+            parts.to_str().unwrap(),
+            "--validation-factors",
+            &v,
+        ],
+        "parts.lri",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(path("given.lri")).unwrap(),
+        std::fs::read(path("parts.lri")).unwrap()
+    );
+
+    // The index ships what it was given: eval ranks with it next to the rest.
+    let out = localrec(
+        &[
+            "eval",
+            "--model",
+            b,
+            "--catalogue",
+            c,
+            "--events",
+            e,
+            "--index",
+            &path("given.lri"),
+            "--shipped-collab",
+            "--alpha",
+            "0.9",
+            "--json",
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["methods"]["localrec+shipped"]["ndcg@10"]["mean"].is_number(),
+        "{report}"
+    );
+
+    // Leakage and mismatches are errors: validation factors trained on
+    // everything, another rank, factors of another catalogue.
+    let err = |out: Output| {
+        assert!(!out.status.success());
+        let text = String::from_utf8_lossy(&out.stderr).to_string();
+        let last = text
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string();
+        assert!(last.starts_with("localrec: "), "{text}");
+        last
+    };
+    let msg = err(build(
+        &["--item-factors", &f, "--validation-factors", &f],
+        "x.lri",
+    ));
+    assert!(msg.contains("without the holdout sha256:"), "{msg}");
+    train(&["--holdout", &h, "--rank", "3"], "rank3.jsonl");
+    let msg = err(build(
+        &[
+            "--item-factors",
+            &f,
+            "--validation-factors",
+            &path("rank3.jsonl"),
+        ],
+        "x.lri",
+    ));
+    assert!(msg.contains("rank 3"), "{msg}");
+    std::fs::write(
+        path("stray.jsonl"),
+        format!("{text}{{\"id\": \"nowhere\", \"features\": [1, 2, 3, 4]}}\n"),
+    )
+    .unwrap();
+    let msg = err(build(&["--item-factors", &path("stray.jsonl")], "x.lri"));
+    assert!(
+        msg.contains("1 rows name items the catalogue lacks"),
+        "{msg}"
+    );
+    let out = localrec(
+        &[
+            "index",
+            "build",
+            "--model",
+            b,
+            "--catalogue",
+            c,
+            "-o",
+            &path("x.lri"),
+            "--item-factors",
+            &f,
+        ],
+        b"",
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--interactions"));
+    assert!(!dir.path().join("x.lri").exists(), "no half-written index");
+}

@@ -52,7 +52,13 @@ pub struct EvalArgs {
     /// Latent factors of the collaborative model.
     #[arg(long, default_value_t = 64)]
     factors: usize,
-    /// With --collaborative: write the split (train.jsonl, test.jsonl) to this directory for peers.
+    /// Also rank with the collaborative knowledge the --index ships
+    /// (`localrec+shipped`; trained elsewhere, e.g. on Spark, on the training
+    /// events --export-split writes, never on the test held-outs).
+    #[arg(long, requires = "index")]
+    shipped_collab: bool,
+    /// With --collaborative: write the split (train.jsonl, test.jsonl, and the
+    /// training events as train-events.jsonl) to this directory for peers.
     #[arg(long, requires = "collaborative")]
     export_split: Option<PathBuf>,
 }
@@ -89,6 +95,7 @@ pub fn run(args: EvalArgs) -> Result<(), CliError> {
     if args.collaborative {
         options.collaborative = Some(LearnOptions::with_grid(args.factors));
     }
+    options.shipped_collab = args.shipped_collab;
     let mut bar = StagedProgress::default();
     let report = evaluate(&rec, &items, &events, &options, |stage, d, t| {
         bar.update(stage, d, t)
@@ -114,6 +121,7 @@ fn print_table(r: &EvalReport, k: usize) {
     println!("| method | NDCG@{k} (95% CI) | Recall@{k} (95% CI) | MRR (95% CI) | coverage@{k} |");
     println!("|---|---|---|---|---|");
     for name in [
+        "localrec+shipped",
         "localrec+collab",
         "localrec",
         "popularity",
@@ -235,5 +243,11 @@ fn export_split(dir: &std::path::Path, split: &Split) -> Result<(), CliError> {
         .collect();
     write_atomically(&dir.join("train.jsonl"), lines(train).as_bytes())?;
     write_atomically(&dir.join("test.jsonl"), lines(test).as_bytes())?;
+    let events = split
+        .train_events
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap_or_default())
+        .collect();
+    write_atomically(&dir.join("train-events.jsonl"), lines(events).as_bytes())?;
     Ok(())
 }

@@ -5,16 +5,19 @@ use std::io::BufReader;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use localrec::offline::eval::collaborative::{learn_collab, learn_text_blend, LearnOptions};
+use localrec::offline::eval::collaborative::{
+    learn_blend_for, learn_collab, learn_text_blend, GivenFactors, LearnOptions, ValidationSplit,
+};
 use localrec::offline::index_build::{build_from_vectors, build_streaming, IndexLayout};
+use localrec::offline::item_factors::ItemFactors;
 use localrec::offline::vectors::ItemVectors;
 use localrec::rec::catalogue::catalogue_lines;
 use localrec::rec::index::{TextBlend, DEFAULT_SNIPPET_CHARS};
 use localrec::{read_events_on, CatalogueIndex, Recommender};
 
 use super::{
-    attach_backend, load_encoder, open_input, read_file, write_atomically, BackendArg, CliError,
-    Progress, StagedProgress,
+    attach_backend, input_parts, load_encoder, open_input, read_file, write_atomically, BackendArg,
+    CliError, Progress, StagedProgress,
 };
 
 #[derive(Subcommand)]
@@ -33,11 +36,31 @@ pub enum IndexCommand {
         #[arg(long, value_name = "N")]
         vector_bytes: usize,
     },
+    /// Write the validation holdout of a store's events: the users `index build
+    /// --interactions` learns its blend on and when their held-out events begin
+    /// (for training `--validation-factors` elsewhere without them).
+    Holdout(HoldoutArgs),
     /// Validate an index file and print what it holds.
     Inspect {
         /// The index file.
         file: PathBuf,
     },
+}
+
+#[derive(Args)]
+pub struct HoldoutArgs {
+    /// Catalogue JSONL (optionally .gz).
+    #[arg(long)]
+    catalogue: PathBuf,
+    /// Store events (JSONL, the `eval` format), as given to `index build --interactions`.
+    #[arg(long)]
+    interactions: PathBuf,
+    /// The events' rating scale when the file names none on its first line.
+    #[arg(long, value_name = "SCALE")]
+    rating_scale: Option<localrec::RatingScale>,
+    /// Output holdout JSONL.
+    #[arg(short = 'o', long = "output")]
+    output: PathBuf,
 }
 
 #[derive(Args)]
@@ -85,6 +108,22 @@ pub struct BuildArgs {
     /// Latent factors of the collaborative model.
     #[arg(long, default_value_t = 64)]
     factors: usize,
+    /// Item factors trained elsewhere (Spark MLlib ALS `itemFactors` with
+    /// catalogue ids, or `localrec factors train`): JSONL or a directory of
+    /// parts, one header naming rank / reg_param / alpha / reg_scaling. Shipped
+    /// as given; only the blend is learned here.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "interactions",
+        conflicts_with = "no_collaborative"
+    )]
+    item_factors: Option<PathBuf>,
+    /// Factors trained as --item-factors but without the `index holdout` of
+    /// these events, to learn the blend on (the shipped factors have seen the
+    /// held-out events). Without it, ALS at the same settings is trained here.
+    #[arg(long, value_name = "PATH", requires = "item_factors")]
+    validation_factors: Option<PathBuf>,
     /// Threads that embed items (default: every core). The index is the same
     /// for any count.
     #[arg(long)]
@@ -110,6 +149,7 @@ pub enum OmitField {
 pub fn run(cmd: IndexCommand) -> Result<(), CliError> {
     match cmd {
         IndexCommand::Build(args) => build(args),
+        IndexCommand::Holdout(args) => holdout(args),
         IndexCommand::Inspect { file } => inspect(&file),
         IndexCommand::Compact {
             input,
@@ -148,6 +188,21 @@ fn build(args: BuildArgs) -> Result<(), CliError> {
     };
     // One cheap pass counts the items for the progress bar; the build then
     // streams them, holding one round of texts at a time.
+    // Factors made elsewhere are read (and their form checked) before any embedding.
+    let collab = if args.no_collaborative {
+        Collab::None
+    } else {
+        match &args.item_factors {
+            None => Collab::Train(args.factors),
+            Some(p) => Collab::Given {
+                factors: Box::new(read_item_factors(p)?),
+                validation: match &args.validation_factors {
+                    Some(v) => Some(Box::new(read_item_factors(v)?)),
+                    None => None,
+                },
+            },
+        }
+    };
     let total = count_lines(&args.catalogue)?;
     let mut progress = Progress::new("embedding items");
     let threads = args
@@ -157,11 +212,15 @@ fn build(args: BuildArgs) -> Result<(), CliError> {
     let lines = catalogue_lines(BufReader::new(open_input(&args.catalogue)?));
     let index = match &args.vectors {
         Some(path) => {
-            let vectors = ItemVectors::read(
-                BufReader::new(open_input(path)?),
-                encoder.model_id(),
-                encoder.dims(),
-            )?;
+            let mut vectors = ItemVectors::default();
+            for part in input_parts(path)? {
+                vectors.read_part(
+                    BufReader::new(open_input(&part)?),
+                    &part.display().to_string(),
+                    encoder.model_id(),
+                    encoder.dims(),
+                )?;
+            }
             build_from_vectors(
                 lines,
                 vectors,
@@ -188,14 +247,7 @@ fn build(args: BuildArgs) -> Result<(), CliError> {
         index.len() as f64 / secs.max(1e-9)
     );
     let index = match &args.interactions {
-        Some(path) => with_interactions(
-            encoder,
-            index,
-            path,
-            args.factors,
-            args.rating_scale,
-            !args.no_collaborative,
-        )?,
+        Some(path) => with_interactions(encoder, index, path, args.rating_scale, collab)?,
         None => index,
     };
     write_atomically(&args.output, index.as_bytes())?;
@@ -222,22 +274,81 @@ fn count_lines(path: &std::path::Path) -> Result<usize, CliError> {
     Ok(n)
 }
 
-/// Learns from the store's events the text / popularity weight and (when
-/// `collaborative`) collaborative knowledge, and adds them to the index.
+/// Item factors from a file or a directory of parts.
+fn read_item_factors(path: &std::path::Path) -> Result<ItemFactors, CliError> {
+    let mut f = ItemFactors::default();
+    for part in input_parts(path)? {
+        f.read_part(
+            BufReader::new(open_input(&part)?),
+            &part.display().to_string(),
+        )?;
+    }
+    f.header()?;
+    Ok(f)
+}
+
+/// Where a build's collaborative knowledge comes from.
+enum Collab {
+    /// None: only the text / popularity weight is learned.
+    None,
+    /// ALS trained here with this many factors (settings chosen on validation users).
+    Train(usize),
+    /// Factors trained elsewhere, with or without holdout-trained twins for the blend.
+    Given {
+        factors: Box<ItemFactors>,
+        validation: Option<Box<ItemFactors>>,
+    },
+}
+
+fn holdout(args: HoldoutArgs) -> Result<(), CliError> {
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    for next in catalogue_lines(BufReader::new(open_input(&args.catalogue)?)) {
+        let (_, item) = next?;
+        let n = ids.len();
+        ids.insert(item.id, n);
+    }
+    let events = read_events_on(
+        BufReader::new(open_input(&args.interactions)?),
+        args.rating_scale,
+    )?;
+    let all: Vec<&localrec::Event> = events.iter().collect();
+    let split = ValidationSplit::new(
+        |id| ids.get(id).copied(),
+        ids.len(),
+        &all,
+        LearnOptions::with_grid(1).max_validation_users,
+    );
+    let holdout = split.holdout();
+    let mut out = Vec::new();
+    holdout.write(&mut out)?;
+    write_atomically(&args.output, &out)?;
+    println!(
+        "wrote {} ({} validation users, {})",
+        args.output.display(),
+        holdout.users.len(),
+        holdout.digest()
+    );
+    Ok(())
+}
+
+/// Learns from the store's events the text / popularity weight and
+/// collaborative knowledge (`collab`), and adds them to the index.
 fn with_interactions(
     encoder: localrec::Encoder,
     index: CatalogueIndex,
     events: &std::path::Path,
-    factors: usize,
     scale: Option<localrec::RatingScale>,
-    collaborative: bool,
+    collab: Collab,
 ) -> Result<CatalogueIndex, CliError> {
     let events = read_events_on(BufReader::new(open_input(events)?), scale)?;
     let rec = Recommender::new(encoder, index)?;
     let popularity = rec.index().popularity().to_vec();
     let all: Vec<&localrec::Event> = events.iter().collect();
     let mut bar = StagedProgress::default();
-    let options = LearnOptions::with_grid(factors);
+    let options = LearnOptions::with_grid(match &collab {
+        Collab::Train(k) => *k,
+        _ => 64,
+    });
     let t = learn_text_blend(
         &rec,
         &all,
@@ -262,17 +373,67 @@ fn with_interactions(
     } else {
         rec.index().clone()
     };
-    if !collaborative {
-        return Ok(index);
-    }
-    let (model, report) = learn_collab(
-        &rec,
-        &all,
-        &popularity,
-        &HashMap::new(),
-        &options,
-        |stage, d, t| bar.update(stage, d, t),
-    )?;
+    let (model, report) = match collab {
+        Collab::None => return Ok(index),
+        Collab::Train(_) => learn_collab(
+            &rec,
+            &all,
+            &popularity,
+            &HashMap::new(),
+            &options,
+            |stage, d, t| bar.update(stage, d, t),
+        )?,
+        Collab::Given {
+            factors,
+            validation,
+        } => {
+            let header = factors.header()?;
+            let settings = header.settings()?;
+            let ids = || (0..rec.index().len()).map(|i| rec.index().id(i));
+            let shipped = factors.for_catalogue(ids())?;
+            let twin = match &validation {
+                None => None,
+                Some(v) => {
+                    let h = v.header()?;
+                    let expected = ValidationSplit::new(
+                        |id| rec.index().position(id),
+                        rec.index().len(),
+                        &all,
+                        options.max_validation_users,
+                    )
+                    .holdout()
+                    .digest();
+                    let same = h.settings()? == settings;
+                    if !same || h.holdout.as_deref() != Some(expected.as_str()) {
+                        return Err(localrec::Error::InvalidInput {
+                            what: "validation factors",
+                            reason: format!(
+                                "must be trained with the item factors' settings (rank {}, reg_param {}, alpha {}, {:?}) without the holdout {expected} of these events (`localrec index holdout`); they say rank {}, reg_param {}, alpha {}, {:?}, holdout {}",
+                                header.rank, header.reg_param, header.alpha, header.reg_scaling,
+                                h.rank, h.reg_param, h.alpha, h.reg_scaling,
+                                h.holdout.as_deref().unwrap_or("none")
+                            ),
+                        }
+                        .into());
+                    }
+                    Some(v.for_catalogue(ids())?)
+                }
+            };
+            learn_blend_for(
+                &rec,
+                &all,
+                &popularity,
+                &HashMap::new(),
+                &options,
+                GivenFactors {
+                    factors: &shipped,
+                    settings,
+                    validation: twin.as_ref(),
+                },
+                |stage, d, t| bar.update(stage, d, t),
+            )?
+        }
+    };
     bar.finish();
     println!(
         "collaborative: {} events ({} naming unknown items, skipped), {} interactions of {} users, {} of {} items with factors; k={}, λ={}, α={}; blend text {:.2} / collaborative {:.2} / popularity {:.2} (validation NDCG@10 {:.4} on {} users)",
@@ -316,6 +477,7 @@ fn inspect(file: &std::path::Path) -> Result<(), CliError> {
             index.vector_bytes()
         ),
     }
+    println!("vectors sha256: {}", vectors_digest(&index));
     match index.text_blend() {
         Some(t) => println!(
             "text weight: α={:.2} learned on {} validation users (NDCG@10 {:.4}; popularity {:.4}, text {:.4})",
@@ -337,4 +499,23 @@ fn inspect(file: &std::path::Path) -> Result<(), CliError> {
         None => println!("collab:     none (built without interactions)"),
     }
     Ok(())
+}
+
+/// SHA-256 of the stored item vectors (int8 values, then the f32 scales, then
+/// any projection basis): equal for two indexes whose items score alike
+/// whatever else (display strings, sections) differs.
+fn vectors_digest(index: &CatalogueIndex) -> String {
+    use sha2::{Digest, Sha256};
+    let m = index.matrix();
+    let mut h = Sha256::new();
+    h.update(bytemuck::cast_slice::<i8, u8>(m.values));
+    for s in m.scales {
+        h.update(s.to_le_bytes());
+    }
+    if let Some(p) = index.projection() {
+        for x in p.basis() {
+            h.update(x.to_le_bytes());
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -4,8 +4,10 @@
 mod convert;
 mod embed;
 mod eval;
+mod factors;
 mod index;
 mod intent;
+mod interactions;
 mod model;
 mod recommend;
 
@@ -43,6 +45,11 @@ enum Command {
     Convert(convert::ConvertCommand),
     /// Evaluate rankings on held-out users against baselines.
     Eval(eval::EvalArgs),
+    /// Events JSONL → one {user, item, strength, ts} line per positive interaction (stdin → stdout).
+    Interactions(interactions::InteractionsArgs),
+    /// Train item factors on one machine (the form `index build --item-factors` reads).
+    #[command(subcommand)]
+    Factors(factors::FactorsCommand),
     /// The intent benchmark: does feedback text move the top 10 as meant?
     IntentBench(intent::IntentBenchArgs),
     /// Recommend: a visitor's feedback (events JSONL) → the top k items, with why.
@@ -78,6 +85,8 @@ pub fn run() -> ExitCode {
         Command::Index(cmd) => index::run(cmd),
         Command::Convert(cmd) => convert::run(cmd),
         Command::Eval(args) => eval::run(args),
+        Command::Interactions(args) => interactions::run(args),
+        Command::Factors(cmd) => factors::run(cmd),
         Command::IntentBench(args) => intent::run(args),
         Command::Recommend(args) => recommend::run(args),
     };
@@ -133,6 +142,33 @@ pub fn open_input(path: &std::path::Path) -> localrec::Result<Box<dyn std::io::R
     } else {
         Ok(Box::new(f))
     }
+}
+
+/// The files of an input that may be a Spark job's output directory: the
+/// file itself, or every file in the directory whose name starts with neither
+/// `_` nor `.` (`_SUCCESS`, `.crc` files), in name order.
+pub fn input_parts(path: &std::path::Path) -> localrec::Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut parts = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(io_error(path))? {
+        let entry = entry.map_err(io_error(path))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('_') || name.starts_with('.') || !entry.path().is_file() {
+            continue;
+        }
+        parts.push(entry.path());
+    }
+    parts.sort();
+    if parts.is_empty() {
+        return Err(localrec::Error::InvalidInput {
+            what: "input directory",
+            reason: format!("{} holds no part files", path.display()),
+        });
+    }
+    Ok(parts)
 }
 
 /// Loads the encoder from `--model` (or the default bundle), naming the file in errors.

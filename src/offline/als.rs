@@ -170,6 +170,15 @@ fn solve_side(rows: &Interactions, fixed: &Factors, out: &mut Factors, settings:
     let alpha = f64::from(settings.confidence);
     let solve_row = |r: usize, x: &mut [f32]| {
         let mut a = base.clone();
+        let extra = settings
+            .scaling
+            .row_lambda(settings.regularization, rows.row(r).count())
+            - f64::from(settings.regularization);
+        if extra > 0.0 {
+            for d in 0..k {
+                a[d * k + d] += extra;
+            }
+        }
         let mut b = vec![0.0f64; k];
         let mut any = false;
         for (c, s) in rows.row(r) {
@@ -216,6 +225,7 @@ fn solve_side(rows: &Interactions, fixed: &Factors, out: &mut Factors, settings:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rec::collab::RegularizationScaling;
 
     #[test]
     fn interactions_aggregate_and_transpose() {
@@ -257,31 +267,39 @@ mod tests {
             triples.extend(picked.into_iter().map(|i| (u, block * 5 + i, 1.0)));
         }
         let m = Interactions::from_triples(300, 12, triples).unwrap();
-        let settings = AlsSettings {
-            factors: 4,
-            iterations: 10,
-            regularization: 1.0,
-            confidence: 10.0,
-            seed: 1,
-        };
-        let mut sweeps = 0;
-        let y = train(&m, &settings, |_, _| sweeps += 1).unwrap();
-        assert_eq!(sweeps, 10);
-        assert!(
-            y.row(10).iter().chain(y.row(11)).all(|&v| v == 0.0),
-            "no data, no factors"
-        );
-        let model = crate::rec::collab::CollabModel::new(
-            &y,
-            &settings,
-            crate::rec::collab::Blend::default(),
-        )
-        .unwrap();
-        let user = crate::rec::collab::UserFactors::fold_in(&model, &[(0, 1.0), (1, 1.0)]).unwrap();
-        let s = user.scores(&model, crate::cpu::score::Kernel::detect());
-        let worst_own = s[2..5].iter().copied().fold(f32::INFINITY, f32::min);
-        let best_other = s[5..10].iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        assert!(worst_own > best_other, "{s:?}");
-        assert_eq!(s[10], 0.0, "an item without factors scores nothing");
+        // Both ways λ can enter, Hu et al.'s and Spark's λ·n (the fold-in follows).
+        for (scaling, regularization) in [
+            (RegularizationScaling::None, 1.0),
+            (RegularizationScaling::PerInteraction, 0.3),
+        ] {
+            let settings = AlsSettings {
+                factors: 4,
+                iterations: 10,
+                regularization,
+                scaling,
+                confidence: 10.0,
+                seed: 1,
+            };
+            let mut sweeps = 0;
+            let y = train(&m, &settings, |_, _| sweeps += 1).unwrap();
+            assert_eq!(sweeps, 10);
+            assert!(
+                y.row(10).iter().chain(y.row(11)).all(|&v| v == 0.0),
+                "no data, no factors"
+            );
+            let model = crate::rec::collab::CollabModel::new(
+                &y,
+                &settings,
+                crate::rec::collab::Blend::default(),
+            )
+            .unwrap();
+            let user =
+                crate::rec::collab::UserFactors::fold_in(&model, &[(0, 1.0), (1, 1.0)]).unwrap();
+            let s = user.scores(&model, crate::cpu::score::Kernel::detect());
+            let worst_own = s[2..5].iter().copied().fold(f32::INFINITY, f32::min);
+            let best_other = s[5..10].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            assert!(worst_own > best_other, "{scaling:?}: {s:?}");
+            assert_eq!(s[10], 0.0, "an item without factors scores nothing");
+        }
     }
 }

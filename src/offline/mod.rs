@@ -9,5 +9,6 @@ pub mod calibrated;
 pub mod convert;
 pub mod eval;
 pub mod index_build;
+pub mod item_factors;
 pub mod pca;
 pub mod vectors;

@@ -5,7 +5,8 @@
 //! JSONL: a header line `{"model_id": "sha256:…", "dims": 384}` naming the
 //! model the vectors were made with, then one `{"id": "…", "vector": [...]}`
 //! per item, in any order. Header lines may repeat (concatenated partitions
-//! each start with one) but must agree. Vectors are kept as int8 with a scale
+//! each start with one) but must agree; a Spark job's output directory is read
+//! part by part ([`ItemVectors::read_part`]), each part starting with its header. Vectors are kept as int8 with a scale
 //! (what the index stores), so a million of them take about 390 MB, and an
 //! index built from them is byte for byte the one an in-process build of the
 //! same items writes (`embed` prints the encoder's f32 values exactly).
@@ -49,11 +50,28 @@ impl ItemVectors {
     /// A header naming another model, a bad line, a vector of another width
     /// or with non-finite values, and an id given twice are errors naming the line.
     pub fn read(reader: impl BufRead, model_id: &str, dims: usize) -> Result<Self> {
+        let mut v = Self::default();
+        v.read_part(reader, "", model_id, dims)?;
+        Ok(v)
+    }
+
+    /// Adds one part (a file of a Spark job's output directory, named `source`
+    /// in errors); each part starts with its header.
+    pub fn read_part(
+        &mut self,
+        reader: impl BufRead,
+        source: &str,
+        model_id: &str,
+        dims: usize,
+    ) -> Result<()> {
         let bad = |line: usize, reason: String| Error::InvalidInput {
             what: "item vectors",
-            reason: format!("line {line}: {reason}"),
+            reason: format!(
+                "{source}{}line {line}: {reason}",
+                if source.is_empty() { "" } else { " " }
+            ),
         };
-        let mut by_id = HashMap::new();
+        let by_id = &mut self.by_id;
         let mut header_seen = false;
         for (n, line) in reader.lines().enumerate() {
             let line_no = n + 1;
@@ -95,7 +113,7 @@ impl ItemVectors {
                 return Err(bad(line_no, format!("`{}` is given twice", v.id)));
             }
         }
-        Ok(Self { by_id })
+        Ok(())
     }
 
     /// Vectors left.

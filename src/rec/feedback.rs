@@ -149,48 +149,66 @@ pub fn read_events(reader: impl BufRead) -> Result<Vec<Event>> {
 /// (`None`: 1–5 stars). A file that names a scale other than `scale` is an
 /// error: the two disagree about what its numbers mean.
 pub fn read_events_on(reader: impl BufRead, scale: Option<RatingScale>) -> Result<Vec<Event>> {
-    let mut out = Vec::new();
+    events_on(reader, scale).collect()
+}
+
+/// [`read_events_on`] one event at a time (a stream of any length in
+/// constant memory); an error ends nothing by itself, the caller stops.
+pub fn events_on(
+    reader: impl BufRead,
+    scale: Option<RatingScale>,
+) -> impl Iterator<Item = Result<Event>> {
     let mut on = scale.unwrap_or_default();
     let mut first = true;
-    for (n, line) in reader.lines().enumerate() {
-        let bad = |reason: String| Error::EventLine {
-            line: n + 1,
-            reason,
-        };
-        let line = line.map_err(|e| bad(e.to_string()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
-        let header = std::mem::take(&mut first) && v.get("user").is_none();
-        if let Some(named) = v.get("rating_scale").filter(|_| header) {
-            let named: RatingScale = named
-                .as_str()
-                .ok_or_else(|| bad("`rating_scale` must be a string, e.g. \"0.5-5\"".into()))?
-                .parse()
-                .map_err(|e: Error| bad(e.to_string()))?;
-            if scale.is_some_and(|given| given != named) {
-                return Err(bad(format!(
-                    "the file says its ratings are on the {named} scale, but {on} was asked for"
-                )));
+    reader
+        .lines()
+        .enumerate()
+        .filter_map(move |(n, line)| {
+            let bad = |reason: String| Error::EventLine {
+                line: n + 1,
+                reason,
+            };
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => return Some(Err(bad(e.to_string()))),
+            };
+            if line.trim().is_empty() {
+                return None;
             }
-            on = named;
-            continue;
-        }
-        if v.get("ts").is_none() {
-            return Err(bad("missing `ts`".into()));
-        }
-        let mut event: Event = serde_json::from_value(v).map_err(|e| bad(e.to_string()))?;
-        if event.user.is_empty() {
-            return Err(bad("empty `user`".into()));
-        }
-        if let Some(r) = event.feedback.rating {
-            event.feedback.rating = Some(on.to_stars(r).map_err(|e| bad(e.to_string()))?);
-        }
-        event.feedback.validate().map_err(|e| bad(e.to_string()))?;
-        out.push(event);
-    }
-    Ok(out)
+            let parsed = (|| -> Result<Option<Event>> {
+                let v: serde_json::Value =
+                    serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
+                let header = std::mem::take(&mut first) && v.get("user").is_none();
+                if let Some(named) = v.get("rating_scale").filter(|_| header) {
+                    let named: RatingScale = named
+                        .as_str()
+                        .ok_or_else(|| bad("`rating_scale` must be a string, e.g. \"0.5-5\"".into()))?
+                        .parse()
+                        .map_err(|e: Error| bad(e.to_string()))?;
+                    if scale.is_some_and(|given| given != named) {
+                        return Err(bad(format!(
+                            "the file says its ratings are on the {named} scale, but {on} was asked for"
+                        )));
+                    }
+                    on = named;
+                    return Ok(None);
+                }
+                if v.get("ts").is_none() {
+                    return Err(bad("missing `ts`".into()));
+                }
+                let mut event: Event =
+                    serde_json::from_value(v).map_err(|e| bad(e.to_string()))?;
+                if event.user.is_empty() {
+                    return Err(bad("empty `user`".into()));
+                }
+                if let Some(r) = event.feedback.rating {
+                    event.feedback.rating = Some(on.to_stars(r).map_err(|e| bad(e.to_string()))?);
+                }
+                event.feedback.validate().map_err(|e| bad(e.to_string()))?;
+                Ok(Some(event))
+            })();
+            parsed.transpose()
+        })
 }
 
 #[cfg(test)]

@@ -19,8 +19,8 @@ use serde::Serialize;
 
 use crate::offline::als::{self, Interactions};
 use crate::offline::blend::{self, ValidationCase};
-use crate::rec::collab::AlsSettings;
 use crate::rec::collab::{interaction_strength, Blend, CollabModel, UserFactors};
+use crate::rec::collab::{AlsSettings, Factors};
 use crate::rec::feedback::Event;
 use crate::rec::profile::ProfileSettings;
 use crate::rec::ranker::{RankOptions, Ranker};
@@ -96,10 +96,10 @@ pub struct CollabReport {
     pub validation_ndcg: f64,
 }
 
-/// The validation users of `events` (each one's last positive interaction
-/// with a new item held out), their profiles replayed from what came before,
-/// and what the rest of the learning needs of the grouping.
-struct Validation<'a> {
+/// Which users the blend is validated on and where each one's history is cut:
+/// the grouping alone, no model needed (`localrec index holdout` writes it for
+/// factors trained elsewhere).
+pub struct ValidationSplit<'a> {
     /// Events per user in time order, with the item's position.
     by_user: BTreeMap<&'a str, Vec<(&'a Event, Option<usize>)>>,
     users: Vec<&'a str>,
@@ -109,6 +109,208 @@ struct Validation<'a> {
     chosen: BTreeSet<usize>,
     /// Events naming items the catalogue does not have.
     unknown: usize,
+}
+
+impl<'a> ValidationSplit<'a> {
+    /// Groups `events` by user in time order (events naming items `position`
+    /// does not know are counted and skipped), holds out each user's last
+    /// positive interaction with a new item, and keeps every n-th such user so
+    /// that at most `max_users` (and per-item evidence under
+    /// [`VALIDATION_FLOATS`] for `n` items) are validated on.
+    pub fn new(
+        position: impl Fn(&str) -> Option<usize>,
+        n: usize,
+        events: &[&'a Event],
+        max_users: usize,
+    ) -> Self {
+        let mut by_user: BTreeMap<&str, Vec<(&Event, Option<usize>)>> = BTreeMap::new();
+        let mut unknown = 0;
+        for &e in events {
+            let item = match e.feedback.item.as_deref() {
+                Some(id) => match position(id) {
+                    Some(p) => Some(p),
+                    None => {
+                        unknown += 1;
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            by_user.entry(e.user.as_str()).or_default().push((e, item));
+        }
+        for list in by_user.values_mut() {
+            list.sort_by_key(|(e, _)| e.feedback.ts);
+        }
+        let users: Vec<&str> = by_user.keys().copied().collect();
+        let held: Vec<Option<usize>> = by_user
+            .values()
+            .map(|list| {
+                (0..list.len()).rev().find(|&j| {
+                    let f = &list[j].0.feedback;
+                    f.is_positive_interaction()
+                        && j > 0
+                        && !list[..j].iter().any(|p| p.0.feedback.item == f.item)
+                })
+            })
+            .collect();
+        let candidates: Vec<usize> = (0..users.len()).filter(|&u| held[u].is_some()).collect();
+        let most = max_users.min(VALIDATION_FLOATS / (2 * n).max(1)).max(1);
+        let stride = candidates.len().div_ceil(most).max(1);
+        let chosen: BTreeSet<usize> = candidates.iter().copied().step_by(stride).collect();
+        Self {
+            by_user,
+            users,
+            held,
+            chosen,
+            unknown,
+        }
+    }
+
+    /// The validation users and the time from which each one's events are
+    /// held out: factors trained elsewhere for learning the blend must not see
+    /// a listed user's events at or after that time.
+    pub fn holdout(&self) -> Holdout {
+        Holdout {
+            users: self
+                .chosen
+                .iter()
+                .map(|&u| {
+                    let h = self.held[u].unwrap_or(0);
+                    (
+                        self.users[u].to_string(),
+                        self.by_user[self.users[u]][h].0.feedback.ts,
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The validation users and where their held-out events begin, as `localrec
+/// index holdout` writes them: a header `{"holdout": "sha256:…", "users": n}`,
+/// then `{"user": …, "from_ts": …}` per user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Holdout {
+    /// (user, time of the held-out event), by user.
+    pub users: Vec<(String, i64)>,
+}
+
+/// A holdout file's first line.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct HoldoutHeader {
+    /// [`Holdout::digest`].
+    pub holdout: String,
+    /// Users listed.
+    pub users: usize,
+}
+
+/// One held-out user.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct HoldoutUser {
+    /// The user id.
+    pub user: String,
+    /// Their events at or after this time are held out.
+    pub from_ts: i64,
+}
+
+impl Holdout {
+    /// `sha256:` and the hex SHA-256 of the lines `user\tfrom_ts\n` in order:
+    /// factors trained without this holdout carry it.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for (u, ts) in &self.users {
+            h.update(format!("{u}\t{ts}\n").as_bytes());
+        }
+        let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
+
+    /// Reads what [`Holdout::write`] wrote; a list whose digest is not its
+    /// header's (edited, truncated) is an error.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn read(reader: impl std::io::BufRead) -> Result<Self> {
+        let bad = |line: usize, reason: String| Error::InvalidInput {
+            what: "holdout",
+            reason: format!("line {line}: {reason}"),
+        };
+        let mut header: Option<HoldoutHeader> = None;
+        let mut users = Vec::new();
+        for (n, line) in reader.lines().enumerate() {
+            let line = line.map_err(|e| bad(n + 1, e.to_string()))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            if header.is_none() {
+                header = Some(serde_json::from_str(&line).map_err(|e| bad(n + 1, e.to_string()))?);
+                continue;
+            }
+            let u: HoldoutUser =
+                serde_json::from_str(&line).map_err(|e| bad(n + 1, e.to_string()))?;
+            users.push((u.user, u.from_ts));
+        }
+        let header = header.ok_or_else(|| bad(1, "empty: no header".into()))?;
+        let holdout = Self { users };
+        if !holdout.users.windows(2).all(|w| w[0].0 < w[1].0) {
+            return Err(Error::InvalidInput {
+                what: "holdout",
+                reason: "users must be listed once each, in order".into(),
+            });
+        }
+        if holdout.digest() != header.holdout || holdout.users.len() != header.users {
+            return Err(Error::InvalidInput {
+                what: "holdout",
+                reason: format!(
+                    "{} users with digest {}, the header says {} users, {}",
+                    holdout.users.len(),
+                    holdout.digest(),
+                    header.users,
+                    header.holdout
+                ),
+            });
+        }
+        Ok(holdout)
+    }
+
+    /// Does the holdout keep `event` out of training (its user's events at or
+    /// after the user's time)?
+    pub fn holds_out(&self, user: &str, ts: i64) -> bool {
+        self.users
+            .binary_search_by(|(u, _)| u.as_str().cmp(user))
+            .is_ok_and(|i| ts >= self.users[i].1)
+    }
+
+    /// Writes the header and one line per user.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn write(&self, mut out: impl std::io::Write) -> Result<()> {
+        let io = |source| Error::Io {
+            context: "cannot write the holdout".into(),
+            source,
+        };
+        let mut line = |json: serde_json::Result<String>| -> Result<()> {
+            let json = json.map_err(|e| io(std::io::Error::other(e)))?;
+            out.write_all(json.as_bytes()).map_err(io)?;
+            out.write_all(b"\n").map_err(io)
+        };
+        line(serde_json::to_string(&HoldoutHeader {
+            holdout: self.digest(),
+            users: self.users.len(),
+        }))?;
+        for (user, from_ts) in &self.users {
+            line(serde_json::to_string(&HoldoutUser {
+                user: user.clone(),
+                from_ts: *from_ts,
+            }))?;
+        }
+        out.flush().map_err(io)
+    }
+}
+
+/// The validation split, and each chosen user's profile replayed from what
+/// came before their held-out event.
+struct Validation<'a> {
+    split: ValidationSplit<'a>,
     /// Per chosen user: profile, text relevance per item, excluded items, held-out item.
     replayed: Vec<(
         crate::rec::profile::IntentProfile,
@@ -128,45 +330,19 @@ fn validation<'a>(
 ) -> Result<Validation<'a>> {
     let index = rec.index();
     let n = index.len();
-    // Group by user in time order, skipping unknown items.
-    let mut by_user: BTreeMap<&str, Vec<(&Event, Option<usize>)>> = BTreeMap::new();
-    let mut unknown = 0;
-    for &e in events {
-        let item = match e.feedback.item.as_deref() {
-            Some(id) => match index.position(id) {
-                Some(p) => Some(p),
-                None => {
-                    unknown += 1;
-                    continue;
-                }
-            },
-            None => None,
-        };
-        by_user.entry(e.user.as_str()).or_default().push((e, item));
-    }
-    for list in by_user.values_mut() {
-        list.sort_by_key(|(e, _)| e.feedback.ts);
-    }
-    let users: Vec<&str> = by_user.keys().copied().collect();
-    // Validation users: the last positive interaction with a new item.
-    let held: Vec<Option<usize>> = by_user
-        .values()
-        .map(|list| {
-            (0..list.len()).rev().find(|&j| {
-                let f = &list[j].0.feedback;
-                f.is_positive_interaction()
-                    && j > 0
-                    && !list[..j].iter().any(|p| p.0.feedback.item == f.item)
-            })
-        })
-        .collect();
-    let candidates: Vec<usize> = (0..users.len()).filter(|&u| held[u].is_some()).collect();
-    let most = options
-        .max_validation_users
-        .min(VALIDATION_FLOATS / (2 * n).max(1))
-        .max(1);
-    let stride = candidates.len().div_ceil(most).max(1);
-    let chosen: BTreeSet<usize> = candidates.iter().copied().step_by(stride).collect();
+    let split = ValidationSplit::new(
+        |id| index.position(id),
+        n,
+        events,
+        options.max_validation_users,
+    );
+    let ValidationSplit {
+        by_user,
+        users,
+        held,
+        chosen,
+        ..
+    } = &split;
 
     // Replay each validation user's profile and text relevance once.
     let mut texts: HashMap<String, Vec<f32>> = HashMap::new();
@@ -220,14 +396,21 @@ fn validation<'a>(
         progress("validation profiles", done + 1, chosen.len());
     }
 
-    Ok(Validation {
-        by_user,
-        users,
-        held,
-        chosen,
-        unknown,
-        replayed,
-    })
+    Ok(Validation { split, replayed })
+}
+
+/// Item factors trained elsewhere (Spark MLlib, `localrec factors train`),
+/// shipped as they are; only the blend weights are learned here.
+#[derive(Debug, Clone, Copy)]
+pub struct GivenFactors<'f> {
+    /// The factors to ship, in catalogue order (trained on all the events).
+    pub factors: &'f Factors,
+    /// What they were trained with (the fold-in solves with the same).
+    pub settings: AlsSettings,
+    /// Factors trained the same way without the validation users' held-out
+    /// events ([`ValidationSplit::holdout`]), to learn the blend on without
+    /// leakage; `None` trains them here with `settings`.
+    pub validation: Option<&'f Factors>,
 }
 
 /// Learns collaborative knowledge for `rec`'s catalogue from `events`.
@@ -240,9 +423,50 @@ pub fn learn_collab(
     popularity: &[f32],
     known: &HashMap<&str, Vec<f32>>,
     options: &LearnOptions,
+    progress: impl FnMut(&str, usize, usize),
+) -> Result<(CollabModel, CollabReport)> {
+    learn(rec, events, popularity, known, options, None, progress)
+}
+
+/// Learns the blend weights for item factors trained elsewhere: the same
+/// validation users as [`learn_collab`], their collaborative scores from
+/// `given.validation` (or from ALS trained here at `given.settings` on
+/// everything but their held-out events), never from the shipped factors,
+/// which have seen those events.
+pub fn learn_blend_for(
+    rec: &Recommender,
+    events: &[&Event],
+    popularity: &[f32],
+    known: &HashMap<&str, Vec<f32>>,
+    options: &LearnOptions,
+    given: GivenFactors<'_>,
+    progress: impl FnMut(&str, usize, usize),
+) -> Result<(CollabModel, CollabReport)> {
+    learn(
+        rec,
+        events,
+        popularity,
+        known,
+        options,
+        Some(given),
+        progress,
+    )
+}
+
+fn learn(
+    rec: &Recommender,
+    events: &[&Event],
+    popularity: &[f32],
+    known: &HashMap<&str, Vec<f32>>,
+    options: &LearnOptions,
+    given: Option<GivenFactors<'_>>,
     mut progress: impl FnMut(&str, usize, usize),
 ) -> Result<(CollabModel, CollabReport)> {
-    let Some(first) = options.candidates.first().copied() else {
+    let candidates = match &given {
+        Some(g) => vec![g.settings],
+        None => options.candidates.clone(),
+    };
+    let Some(first) = candidates.first().copied() else {
         return Err(Error::InvalidInput {
             what: "ALS settings",
             reason: "no candidate settings".into(),
@@ -250,14 +474,32 @@ pub fn learn_collab(
     };
     let index = rec.index();
     let n = index.len();
-    let Validation {
+    if let Some(g) = &given {
+        for (what, f) in [("shipped", Some(g.factors)), ("validation", g.validation)] {
+            if let Some(f) = f {
+                if f.k != g.settings.factors || f.rows() != n {
+                    return Err(Error::InvalidInput {
+                        what: "item factors",
+                        reason: format!(
+                            "the {what} factors are {} items × {}, the catalogue has {n} items and the settings say {} factors",
+                            f.rows(),
+                            f.k,
+                            g.settings.factors
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    let Validation { split, replayed } =
+        validation(rec, events, popularity, known, options, &mut progress)?;
+    let ValidationSplit {
         by_user,
         users,
         held,
         chosen,
         unknown,
-        replayed,
-    } = validation(rec, events, popularity, known, options, &mut progress)?;
+    } = split;
     let triples = |cut: &dyn Fn(usize) -> usize| -> Result<Interactions> {
         let mut t = Vec::new();
         for (u, list) in by_user.values().enumerate() {
@@ -269,19 +511,33 @@ pub fn learn_collab(
         }
         Interactions::from_triples(users.len(), n, t)
     };
-
-    let validation_train = triples(&|u| {
-        if chosen.contains(&u) {
-            held[u].unwrap_or(0)
-        } else {
-            by_user[users[u]].len()
-        }
-    })?;
+    let validation_train = || {
+        triples(&|u| {
+            if chosen.contains(&u) {
+                held[u].unwrap_or(0)
+            } else {
+                by_user[users[u]].len()
+            }
+        })
+    };
 
     // Choose the ALS setting and the blend on the validation users.
     let mut best: Option<(AlsSettings, Blend, f64)> = None;
-    for (c, settings) in options.candidates.iter().enumerate() {
-        let factors = als::train(&validation_train, settings, |_, _| {})?;
+    let mut train_here = None;
+    for (c, settings) in candidates.iter().enumerate() {
+        let factors = match given.and_then(|g| g.validation) {
+            Some(f) => f.clone(),
+            None => {
+                if train_here.is_none() {
+                    train_here = Some(validation_train()?);
+                }
+                let m = train_here.as_ref().ok_or_else(|| Error::InvalidInput {
+                    what: "interactions",
+                    reason: "no validation split".into(),
+                })?;
+                als::train(m, settings, |_, _| {})?
+            }
+        };
         let model = CollabModel::new(&factors, settings, Blend::default())?;
         let cases: Vec<ValidationCase> = replayed
             .iter()
@@ -299,13 +555,18 @@ pub fn learn_collab(
         if best.as_ref().is_none_or(|b| ndcg > b.2 + 1e-12) {
             best = Some((*settings, blend, ndcg));
         }
-        progress("choosing settings", c + 1, options.candidates.len());
+        progress("choosing settings", c + 1, candidates.len());
     }
     let (settings, blend, validation_ndcg) = best.unwrap_or((first, Blend::default(), 0.0));
 
     let all = triples(&|u| by_user[users[u]].len())?;
-    let factors = als::train(&all, &settings, |d, t| progress("training ALS", d, t))?;
-    let model = CollabModel::new(&factors, &settings, blend)?;
+    let model = match given {
+        Some(g) => CollabModel::new(g.factors, &settings, blend)?,
+        None => {
+            let factors = als::train(&all, &settings, |d, t| progress("training ALS", d, t))?;
+            CollabModel::new(&factors, &settings, blend)?
+        }
+    };
     let report = CollabReport {
         events: events.len(),
         unknown_item_events: unknown,
@@ -401,6 +662,47 @@ mod tests {
     use crate::rec::feedback::{Feedback, FeedbackKind};
     use crate::rec::index::CatalogueIndex;
     use crate::testing::tiny_bundle;
+
+    #[test]
+    fn the_holdout_round_trips_and_refuses_edits() {
+        let like = |user: &str, ts: i64, item: &str| Event {
+            user: user.into(),
+            feedback: Feedback::action(ts, item, FeedbackKind::Like),
+        };
+        let events = [
+            like("b", 1, "x"),
+            like("b", 5, "y"),
+            like("b", 5, "x"),
+            like("a", 2, "x"),
+            like("a", 3, "ghost"),
+            like("a", 7, "z"),
+            like("c", 4, "y"),
+        ];
+        let refs: Vec<&Event> = events.iter().collect();
+        let position = |id: &str| ["x", "y", "z"].iter().position(|p| *p == id);
+        let split = ValidationSplit::new(position, 3, &refs, 10);
+        assert_eq!(split.unknown, 1);
+        let holdout = split.holdout();
+        // c has one event (nothing before it); b's last new item is y at 5.
+        assert_eq!(holdout.users, [("a".to_string(), 7), ("b".to_string(), 5)]);
+        assert!(holdout.holds_out("b", 5) && holdout.holds_out("a", 9));
+        assert!(!holdout.holds_out("b", 4) && !holdout.holds_out("c", 9));
+        let mut bytes = Vec::new();
+        holdout.write(&mut bytes).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert_eq!(Holdout::read(text.as_bytes()).unwrap(), holdout);
+        assert!(text.starts_with(&format!(
+            "{{\"holdout\":\"{}\",\"users\":2}}",
+            holdout.digest()
+        )));
+        for edited in [
+            text.replace("\"from_ts\":7", "\"from_ts\":8"),
+            text.lines().take(2).collect::<Vec<_>>().join("\n"),
+            String::new(),
+        ] {
+            assert!(Holdout::read(edited.as_bytes()).is_err(), "{edited}");
+        }
+    }
 
     #[test]
     fn unknown_items_are_counted_not_fatal() {

@@ -69,6 +69,10 @@ pub struct EvalOptions {
     /// Learn localrec's text / popularity weight (`rank.alpha`) on validation
     /// users of the training events instead of using `rank.alpha` as given.
     pub learn_alpha: bool,
+    /// Also evaluate localrec with the collaborative knowledge the index ships
+    /// (`localrec+shipped`): factors trained elsewhere, which must not have
+    /// seen the test held-outs (train them on the exported training events).
+    pub shipped_collab: bool,
 }
 
 impl Default for EvalOptions {
@@ -81,6 +85,7 @@ impl Default for EvalOptions {
             profile: ProfileSettings::default(),
             collaborative: None,
             learn_alpha: true,
+            shipped_collab: false,
         }
     }
 }
@@ -150,6 +155,9 @@ pub struct Split {
     pub train: Vec<SplitInteraction>,
     /// One test case per evaluated user.
     pub test: Vec<SplitCase>,
+    /// The training events as they were read (ratings in stars), for jobs
+    /// that train on events, not interactions (the Spark example).
+    pub train_events: Vec<Event>,
 }
 
 /// One training interaction.
@@ -324,6 +332,7 @@ pub fn evaluate(
                     })
                     .collect(),
                 test: Vec::new(),
+                train_events: training.iter().map(|&e| e.clone()).collect(),
             };
             (
                 Some(index.clone().with_collab(model)?),
@@ -336,10 +345,25 @@ pub fn evaluate(
         Some(ix) => Some(Ranker::new(ix).with_popularity(&popularity)?),
         None => None,
     };
+    let shipped_ranker = if options.shipped_collab {
+        if index.collab().is_none() {
+            return Err(Error::InvalidInput {
+                what: "index",
+                reason: "has no collaborative knowledge to evaluate (build it with --interactions)"
+                    .into(),
+            });
+        }
+        Some(Ranker::new(index).with_popularity(&popularity)?)
+    } else {
+        None
+    };
     let mut split = split;
     let mut names = vec!["localrec", "popularity", "bm25", "random"];
     if collab_ranker.is_some() {
         names.push("localrec+collab");
+    }
+    if shipped_ranker.is_some() {
+        names.push("localrec+shipped");
     }
     let mut outcomes: Vec<Vec<Outcome>> = vec![Vec::new(); names.len()];
     let mut shown: Vec<HashSet<usize>> = vec![HashSet::new(); names.len()];
@@ -396,7 +420,7 @@ pub fn evaluate(
             by_random.swap(i, rng.below(i + 1));
         }
         let mut lists = vec![ranked, by_pop, by_bm25, by_random];
-        if let Some(cr) = &collab_ranker {
+        for cr in [&collab_ranker, &shipped_ranker].into_iter().flatten() {
             let user = cr.fold_in(&profile);
             let directions = profile.directions(case.now);
             lists.push(

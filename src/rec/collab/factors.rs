@@ -6,7 +6,30 @@ use crate::util::error::{Error, Result};
 
 use super::linalg::add_outer_lower;
 
-/// How item factors are (or were) trained: the fold-in uses the same λ and α.
+/// How λ enters a row's solve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegularizationScaling {
+    /// `λI` for every row (Hu, Koren & Volinsky).
+    #[default]
+    None,
+    /// `λ·n·I` for a row with `n` observed pairs (Zhou et al.'s ALS-WR, what
+    /// Spark MLlib's ALS does).
+    PerInteraction,
+}
+
+impl RegularizationScaling {
+    /// The regularisation of a row with `observed` pairs.
+    pub fn row_lambda(self, lambda: f32, observed: usize) -> f64 {
+        match self {
+            Self::None => f64::from(lambda),
+            Self::PerInteraction => f64::from(lambda) * observed as f64,
+        }
+    }
+}
+
+/// How item factors are (or were) trained: the fold-in uses the same λ, its
+/// scaling and α.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AlsSettings {
     /// Latent factors per item (k).
@@ -15,6 +38,8 @@ pub struct AlsSettings {
     pub iterations: usize,
     /// L2 regularisation λ.
     pub regularization: f32,
+    /// Whether λ grows with a row's observed pairs.
+    pub scaling: RegularizationScaling,
     /// Confidence slope α in `c = 1 + α·r`.
     pub confidence: f32,
     /// Seed of the initial item factors.
@@ -27,6 +52,7 @@ impl Default for AlsSettings {
             factors: 64,
             iterations: 15,
             regularization: 1.0,
+            scaling: RegularizationScaling::None,
             confidence: 20.0,
             seed: 42,
         }

@@ -3,7 +3,8 @@
 //!
 //! With item factors `Y` fixed, the visitor's factors are the ALS user solve
 //! `x = (YᵀY + λI + Σ_j (c_j − 1)·y_j·y_jᵀ)⁻¹ · Σ_j c_j·y_j` over the items `j`
-//! they interacted with (`c_j = 1 + α·strength_j`). Because `x` is linear in the
+//! they interacted with (`c_j = 1 + α·strength_j`; `λ·n` for `n` such items
+//! when the factors were trained that way, as Spark's ALS does). Because `x` is linear in the
 //! right-hand side, an item's score `y_i·x` splits exactly into one share per
 //! interacted item, `y_i·(c_j·A⁻¹·y_j)`: the largest share names the item in
 //! "people who liked X also liked this".
@@ -48,6 +49,14 @@ impl UserFactors {
             return None;
         }
         let mut a = model.regularized_gram().to_vec();
+        // The Gram holds λI; λ scaled by the visitor's pairs adds the rest.
+        let lambda = model.regularization();
+        let extra = model.scaling().row_lambda(lambda, observed.len()) - f64::from(lambda);
+        if extra > 0.0 {
+            for d in 0..k {
+                a[d * k + d] += extra;
+            }
+        }
         let mut b = vec![0.0f64; k];
         let alpha = f64::from(model.confidence());
         let ys: Vec<(usize, f64, Vec<f32>)> = observed
@@ -133,9 +142,13 @@ impl UserFactors {
 mod tests {
     use super::*;
     use crate::rec::collab::Blend;
-    use crate::rec::collab::{AlsSettings, Factors};
+    use crate::rec::collab::{AlsSettings, Factors, RegularizationScaling};
 
     fn model() -> CollabModel {
+        model_with(RegularizationScaling::None)
+    }
+
+    fn model_with(scaling: RegularizationScaling) -> CollabModel {
         let (items, k) = (30, 6);
         let data = (0..items * k)
             .map(|x| (((x * 7919) % 97) as f32 / 97.0 - 0.5) * if x / k == 4 { 0.0 } else { 1.0 })
@@ -143,6 +156,7 @@ mod tests {
         let settings = AlsSettings {
             factors: k,
             regularization: 0.5,
+            scaling,
             confidence: 15.0,
             ..AlsSettings::default()
         };
@@ -153,7 +167,7 @@ mod tests {
     /// (`min Σ_i c_i (p_i − y_i·x)² + λ|x|²`, unobserved items with c = 1, p = 0),
     /// its normal equations formed item by item and solved by Gauss–Jordan
     /// elimination with partial pivoting — no Gram shortcut, no Cholesky.
-    fn direct_solve(m: &CollabModel, observed: &[(usize, f32)]) -> Vec<f64> {
+    fn direct_solve(m: &CollabModel, observed: &[(usize, f32)], lambda: f64) -> Vec<f64> {
         let k = m.k();
         let mut a = vec![vec![0.0f64; k + 1]; k];
         for i in 0..m.items() {
@@ -172,7 +186,7 @@ mod tests {
             }
         }
         for (d, row) in a.iter_mut().enumerate() {
-            row[d] += f64::from(m.regularization());
+            row[d] += lambda;
         }
         for col in 0..k {
             let pivot = (col..k)
@@ -201,7 +215,7 @@ mod tests {
         let m = model();
         let observed = [(3, 1.0), (7, 0.5), (3, 0.5), (12, 0.3), (4, 1.0), (29, 1.0)];
         let user = UserFactors::fold_in(&m, &observed).unwrap();
-        let direct = direct_solve(&m, &[(3, 1.5), (7, 0.5), (12, 0.3), (29, 1.0)]);
+        let direct = direct_solve(&m, &[(3, 1.5), (7, 0.5), (12, 0.3), (29, 1.0)], 0.5);
         for (a, b) in user.vector().iter().zip(&direct) {
             assert!(
                 (f64::from(*a) - b).abs() < 1e-4,
@@ -226,6 +240,24 @@ mod tests {
         let normalized = user.normalized_scores(&m, Kernel::detect());
         assert!(normalized.iter().all(|s| (0.0..=1.0).contains(s)));
         assert_eq!(normalized.iter().copied().fold(0.0, f32::max), 1.0);
+    }
+
+    #[test]
+    fn scaled_regularization_grows_with_the_visitors_items() {
+        let m = model_with(RegularizationScaling::PerInteraction);
+        // Four distinct items with factors (item 4 has none): λ·4.
+        let observed = [(3, 1.0), (7, 0.5), (3, 0.5), (12, 0.3), (4, 1.0), (29, 1.0)];
+        let user = UserFactors::fold_in(&m, &observed).unwrap();
+        let direct = direct_solve(&m, &[(3, 1.5), (7, 0.5), (12, 0.3), (29, 1.0)], 0.5 * 4.0);
+        for (a, b) in user.vector().iter().zip(&direct) {
+            assert!(
+                (f64::from(*a) - b).abs() < 1e-4,
+                "{:?} vs {direct:?}",
+                user.vector()
+            );
+        }
+        let unscaled = UserFactors::fold_in(&model(), &observed).unwrap();
+        assert_ne!(unscaled.vector(), user.vector());
     }
 
     #[test]

@@ -13,7 +13,9 @@
 //! version 1): `k u32, items u32, λ f32, α f32, blend 3×f32 (text,
 //! collaborative, popularity), YᵀY + λI k×k f32, items × f32 scales,
 //! items × k int8 factors`. The Gram is of the *quantised* factors, so the
-//! device solves exactly against what it scores with.
+//! device solves exactly against what it scores with. Section version 2 (only
+//! written for factors trained with λ scaled by a row's pairs, as Spark's ALS
+//! does) appends `scaling u32` (1: per interaction).
 
 pub mod factors;
 pub mod foldin;
@@ -26,13 +28,13 @@ use crate::rec::feedback::{Feedback, FeedbackKind};
 use crate::util::binary::ByteReader;
 use crate::util::error::{Error, FileKind, Result};
 
-pub use factors::{AlsSettings, Factors};
+pub use factors::{AlsSettings, Factors, RegularizationScaling};
 pub use foldin::UserFactors;
 
 /// The index section tag of collaborative knowledge.
 pub const SECTION_TAG: [u8; 4] = *b"COLB";
-/// The collaborative section's own format version.
-pub const SECTION_VERSION: u32 = 1;
+/// The newest collaborative section format this build reads (1 and 2).
+pub const SECTION_VERSION: u32 = 2;
 
 /// How a ranking mixes its three evidence sources; non-negative, summing to 1.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -99,6 +101,7 @@ pub struct CollabModel {
     /// `YᵀY + λI`, row-major k×k.
     gram: Vec<f64>,
     regularization: f32,
+    scaling: RegularizationScaling,
     confidence: f32,
     blend: Blend,
 }
@@ -144,6 +147,7 @@ impl CollabModel {
             scales,
             gram,
             regularization: settings.regularization,
+            scaling: settings.scaling,
             confidence: settings.confidence,
             blend,
         })
@@ -188,6 +192,28 @@ impl CollabModel {
     pub fn regularization(&self) -> f32 {
         self.regularization
     }
+    /// How λ grows with a visitor's interactions in the fold-in.
+    pub fn scaling(&self) -> RegularizationScaling {
+        self.scaling
+    }
+    /// The settings the factors were trained with, as far as the fold-in needs them.
+    pub fn settings(&self) -> AlsSettings {
+        AlsSettings {
+            factors: self.k,
+            regularization: self.regularization,
+            scaling: self.scaling,
+            confidence: self.confidence,
+            ..AlsSettings::default()
+        }
+    }
+    /// The section version this knowledge is written as: 1 unless λ is scaled.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn section_version(&self) -> u32 {
+        match self.scaling {
+            RegularizationScaling::None => 1,
+            RegularizationScaling::PerInteraction => 2,
+        }
+    }
     /// α of the confidence `1 + α·strength`.
     pub fn confidence(&self) -> f32 {
         self.confidence
@@ -224,10 +250,17 @@ impl CollabModel {
         self.gram.iter().for_each(|&g| w.f32(g as f32));
         self.scales.iter().for_each(|&s| w.f32(s));
         w.bytes(bytemuck::cast_slice(&self.values));
+        if self.section_version() >= 2 {
+            w.u32(match self.scaling {
+                RegularizationScaling::None => 0,
+                RegularizationScaling::PerInteraction => 1,
+            });
+        }
     }
 
-    /// Reads and validates a section body for an index of `items` items.
-    pub(crate) fn read(body: &[u8], items: usize) -> Result<Self> {
+    /// Reads and validates a section body (section `version` 1 or 2) for an
+    /// index of `items` items.
+    pub(crate) fn read(body: &[u8], items: usize, version: u32) -> Result<Self> {
         let bad = |reason: String| Error::Malformed {
             kind: FileKind::CatalogueIndex,
             reason: format!("collaborative section: {reason}"),
@@ -244,7 +277,8 @@ impl CollabModel {
                 "has factors for {n} items, the index has {items}"
             )));
         }
-        let expected = 28 + 4 * k * k + 4 * n + n * k;
+        let tail = if version >= 2 { 4 } else { 0 };
+        let expected = 28 + 4 * k * k + 4 * n + n * k + tail;
         if body.len() != expected {
             return Err(bad(format!(
                 "{} bytes where {k} factors × {n} items need {expected}",
@@ -291,12 +325,22 @@ impl CollabModel {
             .iter()
             .map(|&b| b as i8)
             .collect();
+        let scaling = if version >= 2 {
+            match r.u32().map_err(short)? {
+                0 => RegularizationScaling::None,
+                1 => RegularizationScaling::PerInteraction,
+                other => return Err(bad(format!("unknown λ scaling {other}"))),
+            }
+        } else {
+            RegularizationScaling::None
+        };
         Ok(Self {
             k,
             values,
             scales,
             gram,
             regularization,
+            scaling,
             confidence,
             blend,
         })
@@ -326,10 +370,15 @@ pub(crate) mod tests {
         let mut w = ByteWriter::new();
         m.write(&mut w);
         let body = w.into_inner();
-        assert_eq!(CollabModel::read(&body, 5).unwrap(), m);
+        assert_eq!(m.section_version(), 1);
+        assert_eq!(CollabModel::read(&body, 5, 1).unwrap(), m);
+        assert!(
+            CollabModel::read(&body, 5, 2).is_err(),
+            "version 2 has a tail"
+        );
         let malformed = |b: &[u8], n: usize| {
             matches!(
-                CollabModel::read(b, n),
+                CollabModel::read(b, n, 1),
                 Err(Error::Malformed {
                     kind: FileKind::CatalogueIndex,
                     ..
@@ -352,6 +401,32 @@ pub(crate) mod tests {
         let mut scale = body;
         scale[28 + 36..28 + 40].copy_from_slice(&(-1.0f32).to_le_bytes());
         assert!(malformed(&scale, 5), "negative scale");
+    }
+
+    #[test]
+    fn scaled_regularization_is_written_as_version_2() {
+        let data = (0..12).map(|x| (x as f32 - 5.0) / 10.0).collect();
+        let settings = AlsSettings {
+            factors: 3,
+            scaling: RegularizationScaling::PerInteraction,
+            ..AlsSettings::default()
+        };
+        let m = CollabModel::new(&Factors { k: 3, data }, &settings, Blend::default()).unwrap();
+        assert_eq!(m.section_version(), 2);
+        let mut w = ByteWriter::new();
+        m.write(&mut w);
+        let body = w.into_inner();
+        let back = CollabModel::read(&body, 4, 2).unwrap();
+        assert_eq!(back.scaling(), RegularizationScaling::PerInteraction);
+        assert_eq!(back, m);
+        let mut odd = body.clone();
+        let at = odd.len() - 4;
+        odd[at..].copy_from_slice(&7u32.to_le_bytes());
+        assert!(CollabModel::read(&odd, 4, 2).is_err(), "unknown scaling");
+        assert!(
+            CollabModel::read(&body, 4, 1).is_err(),
+            "version 1 has no tail"
+        );
     }
 
     #[test]

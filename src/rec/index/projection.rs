@@ -84,6 +84,10 @@ impl Projection {
     pub fn dims(&self) -> usize {
         self.dims
     }
+    /// The basis, `dims` rows of `model_dims` values, row-major.
+    pub fn basis(&self) -> &[f32] {
+        &self.basis
+    }
     fn row(&self, a: usize) -> &[f32] {
         &self.basis[a * self.model_dims..(a + 1) * self.model_dims]
     }

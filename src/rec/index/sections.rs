@@ -117,7 +117,7 @@ impl Sections {
         }
         if let Some(c) = &self.collab {
             let b = body(&|w| c.write(w));
-            bodies.push((collab::SECTION_TAG, collab::SECTION_VERSION, b));
+            bodies.push((collab::SECTION_TAG, c.section_version(), b));
         }
         if let Some(t) = &self.text_blend {
             let b = body(&|w| t.write(w));
@@ -156,7 +156,13 @@ impl Sections {
                 TEXT_BLEND_TAG => ("text weight", TEXT_BLEND_VERSION),
                 _ => continue, // a newer writer's section this build does not use
             };
-            if version != supported {
+            // Collaborative sections are read back to version 1.
+            let oldest = if tag == collab::SECTION_TAG {
+                1
+            } else {
+                supported
+            };
+            if !(oldest..=supported).contains(&version) {
                 return Err(bad(format!(
                     "{name} section version {version} is not supported (this build reads {supported})"
                 )));
@@ -173,7 +179,7 @@ impl Sections {
                     if s.collab.is_some() {
                         return Err(twice());
                     }
-                    s.collab = Some(CollabModel::read(body, items)?);
+                    s.collab = Some(CollabModel::read(body, items, version)?);
                 }
                 _ => {
                     if s.text_blend.is_some() {
