@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 use localrec::offline::eval::collaborative::{
-    learn_blend_for, learn_collab, learn_text_blend, GivenFactors, LearnOptions, ValidationSplit,
+    learn_blend_for, learn_collab, learn_text_blend, GivenFactors, LearnOptions, Validation,
+    ValidationSplit,
 };
 use localrec::offline::index_build::{build_from_vectors, build_streaming, IndexLayout};
 use localrec::offline::item_factors::ItemFactors;
@@ -349,40 +350,11 @@ fn with_interactions(
         Collab::Train(k) => *k,
         _ => 64,
     });
-    let t = learn_text_blend(
-        &rec,
-        &all,
-        &popularity,
-        &HashMap::new(),
-        &options,
-        |stage, d, t| bar.update(stage, d, t),
-    )?;
-    bar.finish();
-    println!(
-        "text weight: α={:.2} (validation NDCG@10 {:.4} on {} users; popularity alone {:.4}, text alone {:.4})",
-        t.alpha, t.validation_ndcg, t.validation_users, t.popularity_ndcg, t.text_ndcg
-    );
-    let index = if t.validation_users > 0 {
-        rec.index().clone().with_text_blend(TextBlend {
-            alpha: t.alpha,
-            validation_users: t.validation_users as u32,
-            validation_ndcg: t.validation_ndcg as f32,
-            popularity_ndcg: t.popularity_ndcg as f32,
-            text_ndcg: t.text_ndcg as f32,
-        })?
-    } else {
-        rec.index().clone()
-    };
-    let (model, report) = match collab {
-        Collab::None => return Ok(index),
-        Collab::Train(_) => learn_collab(
-            &rec,
-            &all,
-            &popularity,
-            &HashMap::new(),
-            &options,
-            |stage, d, t| bar.update(stage, d, t),
-        )?,
+    let collab_wanted = !matches!(collab, Collab::None);
+    // Factors made elsewhere are checked against this catalogue and these
+    // events before the validation users are replayed.
+    let given = match collab {
+        Collab::None | Collab::Train(_) => None,
         Collab::Given {
             factors,
             validation,
@@ -419,20 +391,46 @@ fn with_interactions(
                     Some(v.for_catalogue(ids())?)
                 }
             };
-            learn_blend_for(
-                &rec,
-                &all,
-                &popularity,
-                &HashMap::new(),
-                &options,
-                GivenFactors {
-                    factors: &shipped,
-                    settings,
-                    validation: twin.as_ref(),
-                },
-                |stage, d, t| bar.update(stage, d, t),
-            )?
+            Some((shipped, settings, twin))
         }
+    };
+    // One replay of the validation users serves the text weight and the blend.
+    let v = Validation::prepare(
+        &rec,
+        &all,
+        &popularity,
+        &HashMap::new(),
+        &options,
+        |stage, d, t| bar.update(stage, d, t),
+    )?;
+    let t = learn_text_blend(&v, &popularity, &options);
+    bar.finish();
+    println!(
+        "text weight: α={:.2} (validation NDCG@10 {:.4} on {} users; popularity alone {:.4}, text alone {:.4})",
+        t.alpha, t.validation_ndcg, t.validation_users, t.popularity_ndcg, t.text_ndcg
+    );
+    let index = if t.validation_users > 0 {
+        rec.index().clone().with_text_blend(TextBlend::from(&t))?
+    } else {
+        rec.index().clone()
+    };
+    let (model, report) = match (&collab_wanted, given) {
+        (false, _) => return Ok(index),
+        (true, None) => learn_collab(&rec, &v, &popularity, &options, |stage, d, t| {
+            bar.update(stage, d, t)
+        })?,
+        (true, Some((shipped, settings, twin))) => learn_blend_for(
+            &rec,
+            &v,
+            &popularity,
+            &options,
+            GivenFactors {
+                factors: &shipped,
+                settings,
+                validation: twin.as_ref(),
+            },
+            |stage, d, t| bar.update(stage, d, t),
+        )?,
     };
     bar.finish();
     println!(

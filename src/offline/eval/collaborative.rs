@@ -308,9 +308,12 @@ impl Holdout {
 }
 
 /// The validation split, and each chosen user's profile replayed from what
-/// came before their held-out event.
-struct Validation<'a> {
+/// came before their held-out event: prepared once, then used to learn the
+/// text weight and the collaborative blend alike.
+pub struct Validation<'a> {
     split: ValidationSplit<'a>,
+    /// Events given.
+    events: usize,
     /// Per chosen user: profile, text relevance per item, excluded items, held-out item.
     replayed: Vec<(
         crate::rec::profile::IntentProfile,
@@ -318,6 +321,32 @@ struct Validation<'a> {
         Vec<usize>,
         usize,
     )>,
+}
+
+impl<'a> Validation<'a> {
+    /// Splits `events` ([`ValidationSplit`]) and replays each validation
+    /// user's profile (texts not in `known` are embedded here) and their
+    /// text relevance per item under `popularity`.
+    pub fn prepare(
+        rec: &Recommender,
+        events: &[&'a Event],
+        popularity: &[f32],
+        known: &HashMap<&str, Vec<f32>>,
+        options: &LearnOptions,
+        mut progress: impl FnMut(&str, usize, usize),
+    ) -> Result<Self> {
+        validation(rec, events, popularity, known, options, &mut progress)
+    }
+
+    /// Users validated on.
+    pub fn users(&self) -> usize {
+        self.replayed.len()
+    }
+
+    /// The users and where their held-out events begin.
+    pub fn holdout(&self) -> Holdout {
+        self.split.holdout()
+    }
 }
 
 fn validation<'a>(
@@ -396,7 +425,11 @@ fn validation<'a>(
         progress("validation profiles", done + 1, chosen.len());
     }
 
-    Ok(Validation { split, replayed })
+    Ok(Validation {
+        split,
+        events: events.len(),
+        replayed,
+    })
 }
 
 /// Item factors trained elsewhere (Spark MLlib, `localrec factors train`),
@@ -413,51 +446,39 @@ pub struct GivenFactors<'f> {
     pub validation: Option<&'f Factors>,
 }
 
-/// Learns collaborative knowledge for `rec`'s catalogue from `events`.
-/// `popularity` is what the ranker will blend (one value per item); `known`
-/// holds text embeddings already computed (others are embedded here).
-/// `progress(stage, done, total)` reports validation and training.
+/// Learns collaborative knowledge for `rec`'s catalogue from the events
+/// `validation` was prepared on (with the same `popularity`): the ALS setting
+/// and blend chosen on the validation users, ALS retrained on every event.
+/// `progress(stage, done, total)` reports training.
 pub fn learn_collab(
     rec: &Recommender,
-    events: &[&Event],
+    validation: &Validation<'_>,
     popularity: &[f32],
-    known: &HashMap<&str, Vec<f32>>,
     options: &LearnOptions,
     progress: impl FnMut(&str, usize, usize),
 ) -> Result<(CollabModel, CollabReport)> {
-    learn(rec, events, popularity, known, options, None, progress)
+    learn(rec, validation, popularity, options, None, progress)
 }
 
-/// Learns the blend weights for item factors trained elsewhere: the same
-/// validation users as [`learn_collab`], their collaborative scores from
-/// `given.validation` (or from ALS trained here at `given.settings` on
-/// everything but their held-out events), never from the shipped factors,
-/// which have seen those events.
+/// Learns the blend weights for item factors trained elsewhere: the
+/// validation users' collaborative scores come from `given.validation` (or
+/// from ALS trained here at `given.settings` on everything but their held-out
+/// events), never from the shipped factors, which have seen those events.
 pub fn learn_blend_for(
     rec: &Recommender,
-    events: &[&Event],
+    validation: &Validation<'_>,
     popularity: &[f32],
-    known: &HashMap<&str, Vec<f32>>,
     options: &LearnOptions,
     given: GivenFactors<'_>,
     progress: impl FnMut(&str, usize, usize),
 ) -> Result<(CollabModel, CollabReport)> {
-    learn(
-        rec,
-        events,
-        popularity,
-        known,
-        options,
-        Some(given),
-        progress,
-    )
+    learn(rec, validation, popularity, options, Some(given), progress)
 }
 
 fn learn(
     rec: &Recommender,
-    events: &[&Event],
+    validation: &Validation<'_>,
     popularity: &[f32],
-    known: &HashMap<&str, Vec<f32>>,
     options: &LearnOptions,
     given: Option<GivenFactors<'_>>,
     mut progress: impl FnMut(&str, usize, usize),
@@ -491,8 +512,11 @@ fn learn(
             }
         }
     }
-    let Validation { split, replayed } =
-        validation(rec, events, popularity, known, options, &mut progress)?;
+    let Validation {
+        split,
+        events,
+        replayed,
+    } = validation;
     let ValidationSplit {
         by_user,
         users,
@@ -568,8 +592,8 @@ fn learn(
         }
     };
     let report = CollabReport {
-        events: events.len(),
-        unknown_item_events: unknown,
+        events: *events,
+        unknown_item_events: *unknown,
         users: (0..all.rows())
             .filter(|&u| all.row(u).next().is_some())
             .count(),
@@ -602,27 +626,24 @@ pub struct TextBlendReport {
 }
 
 /// Learns the text / popularity weight for a catalogue without collaborative
-/// knowledge: the same validation users as [`learn_collab`], the blends of
-/// [`blend::text_grid`] (popularity alone to text alone, 0.05 apart), the best
-/// mean NDCG@k. With no validation user it keeps the default `alpha`.
+/// knowledge on `v`'s validation users (the same as [`learn_collab`]'s), the
+/// blends of [`blend::text_grid`] (popularity alone to text alone, 0.05
+/// apart), the best mean NDCG@k. With no validation user it keeps the
+/// default `alpha`.
 pub fn learn_text_blend(
-    rec: &Recommender,
-    events: &[&Event],
+    v: &Validation<'_>,
     popularity: &[f32],
-    known: &HashMap<&str, Vec<f32>>,
     options: &LearnOptions,
-    mut progress: impl FnMut(&str, usize, usize),
-) -> Result<TextBlendReport> {
-    let n = rec.index().len();
-    let v = validation(rec, events, popularity, known, options, &mut progress)?;
+) -> TextBlendReport {
+    let n = popularity.len();
     if v.replayed.is_empty() {
-        return Ok(TextBlendReport {
+        return TextBlendReport {
             alpha: crate::rec::ranker::DEFAULT_ALPHA,
             validation_users: 0,
             validation_ndcg: 0.0,
             popularity_ndcg: 0.0,
             text_ndcg: 0.0,
-        });
+        };
     }
     let cases: Vec<ValidationCase> = v
         .replayed
@@ -644,13 +665,26 @@ pub fn learn_text_blend(
         };
         blend::learn_on(&cases, popularity, options.k, &[b]).1
     };
-    Ok(TextBlendReport {
+    TextBlendReport {
         alpha: chosen.text,
         validation_users: cases.len(),
         validation_ndcg,
         popularity_ndcg: only(0.0),
         text_ndcg: only(1.0),
-    })
+    }
+}
+
+impl From<&TextBlendReport> for crate::rec::index::TextBlend {
+    /// What the index stores of a learned text weight.
+    fn from(t: &TextBlendReport) -> Self {
+        Self {
+            alpha: t.alpha,
+            validation_users: t.validation_users as u32,
+            validation_ndcg: t.validation_ndcg as f32,
+            popularity_ndcg: t.popularity_ndcg as f32,
+            text_ndcg: t.text_ndcg as f32,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -751,16 +785,18 @@ mod tests {
             ..LearnOptions::with_grid(2)
         };
         let mut stages = BTreeSet::new();
-        let (model, report) = learn_collab(
+        let v = Validation::prepare(
             &rec,
             &refs,
             &[0.0; 6],
             &HashMap::new(),
             &options,
-            |stage, _, _| {
-                stages.insert(stage.to_string());
-            },
+            |_, _, _| {},
         )
+        .unwrap();
+        let (model, report) = learn_collab(&rec, &v, &[0.0; 6], &options, |stage, _, _| {
+            stages.insert(stage.to_string());
+        })
         .unwrap();
         assert_eq!(report.events, 38);
         assert_eq!(report.unknown_item_events, 2);
@@ -773,9 +809,8 @@ mod tests {
         assert!(stages.contains("training ALS"), "{stages:?}");
         assert!(learn_collab(
             &rec,
-            &refs,
+            &v,
             &[0.0; 6],
-            &HashMap::new(),
             &LearnOptions {
                 candidates: vec![],
                 ..options

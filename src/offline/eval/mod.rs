@@ -48,7 +48,9 @@ use crate::rec::recommender::Recommender;
 use crate::util::error::{Error, Result};
 use crate::util::rng::SplitMix;
 use bm25::Bm25;
-use collaborative::{learn_collab, learn_text_blend, CollabReport, LearnOptions, TextBlendReport};
+use collaborative::{
+    learn_collab, learn_text_blend, CollabReport, LearnOptions, TextBlendReport, Validation,
+};
 use metrics::{bootstrap, Estimate, Outcome};
 
 /// How to evaluate.
@@ -296,18 +298,29 @@ pub fn evaluate(
         )
         .collect();
     let mut rank = options.rank.clone();
+    // The validation users' replays, shared by the text weight and the
+    // collaborative blend when both replay with the same settings.
+    let text_learn = LearnOptions {
+        k: options.k,
+        profile: options.profile,
+        ..options
+            .collaborative
+            .clone()
+            .unwrap_or_else(|| LearnOptions::with_grid(1))
+    };
+    let mut text_validation = None;
     let text_blend = if options.learn_alpha {
-        let learn = LearnOptions {
-            k: options.k,
-            profile: options.profile,
-            ..options
-                .collaborative
-                .clone()
-                .unwrap_or_else(|| LearnOptions::with_grid(1))
-        };
-        let report =
-            learn_text_blend(rec, &training, &popularity, &vectors, &learn, &mut progress)?;
+        let v = Validation::prepare(
+            rec,
+            &training,
+            &popularity,
+            &vectors,
+            &text_learn,
+            &mut progress,
+        )?;
+        let report = learn_text_blend(&v, &popularity, &text_learn);
         rank.alpha = Some(report.alpha);
+        text_validation = Some(v);
         Some(report)
     } else {
         None
@@ -317,8 +330,20 @@ pub fn evaluate(
     let (collab_index, collab_report, split) = match &options.collaborative {
         None => (None, None, None),
         Some(learn) => {
-            let (model, report) =
-                learn_collab(rec, &training, &popularity, &vectors, learn, &mut progress)?;
+            let same = learn.profile == text_learn.profile
+                && learn.max_validation_users == text_learn.max_validation_users;
+            let v = match text_validation.take().filter(|_| same) {
+                Some(v) => v,
+                None => Validation::prepare(
+                    rec,
+                    &training,
+                    &popularity,
+                    &vectors,
+                    learn,
+                    &mut progress,
+                )?,
+            };
+            let (model, report) = learn_collab(rec, &v, &popularity, learn, &mut progress)?;
             let split = Split {
                 train: training
                     .iter()
