@@ -167,3 +167,25 @@ pub fn tiny_bundle_bytes(quant: Quant, seed: u64) -> Vec<u8> {
         .to_bytes()
         .expect("the tiny bundle serialises")
 }
+
+/// A seeded unit vector of `dims` values for scoring and index tests: xorshift
+/// noise in [−0.5, 0.5] with `lift` added to the first `shared` coordinates
+/// (a direction every vector shares, as sentence embeddings do), normalised.
+pub fn unit_vector(seed: u32, dims: usize, shared: usize, lift: f32) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(7);
+    let v: Vec<f32> = (0..dims)
+        .map(|k| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x as f32 / u32::MAX as f32) - 0.5 + if k < shared { lift } else { 0.0 }
+        })
+        .collect();
+    let norm = v
+        .iter()
+        .map(|a| a * a)
+        .sum::<f32>()
+        .sqrt()
+        .max(f32::MIN_POSITIVE);
+    v.into_iter().map(|a| a / norm).collect()
+}

@@ -243,17 +243,7 @@ mod tests {
     use super::*;
 
     fn unit(seed: u32, dims: usize) -> Vec<f32> {
-        let mut x = seed.wrapping_mul(2654435761).wrapping_add(1);
-        let v: Vec<f32> = (0..dims)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                (x as f32 / u32::MAX as f32) - 0.5
-            })
-            .collect();
-        let n = v.iter().map(|a| a * a).sum::<f32>().sqrt();
-        v.into_iter().map(|a| a / n).collect()
+        crate::testing::unit_vector(seed, dims, 0, 0.0)
     }
 
     #[test]

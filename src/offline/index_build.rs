@@ -573,19 +573,9 @@ pub fn default_threads() -> NonZeroUsize {
 mod tests {
     use super::*;
 
+    /// A shared direction plus noise, like sentence embeddings.
     fn unit(seed: u32, dims: usize) -> Vec<f32> {
-        let mut x = seed.wrapping_mul(2654435761).wrapping_add(7);
-        let v: Vec<f32> = (0..dims)
-            .map(|k| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                // A shared direction plus noise, like sentence embeddings.
-                (x as f32 / u32::MAX as f32) - 0.5 + if k < 4 { 0.8 } else { 0.0 }
-            })
-            .collect();
-        let n = v.iter().map(|a| a * a).sum::<f32>().sqrt();
-        v.into_iter().map(|a| a / n).collect()
+        crate::testing::unit_vector(seed, dims, 4, 0.8)
     }
 
     fn items(n: usize) -> Vec<CatalogueItem> {

@@ -202,20 +202,9 @@ mod tests {
 
     /// A compact index of `n` items: unit vectors sharing a direction, plus noise.
     fn compact_index(n: usize, dims: usize, bytes: usize) -> CatalogueIndex {
-        let mut x = 0x2545_f491u32;
-        let mut data = Vec::with_capacity(n * dims);
-        for _ in 0..n {
-            let v: Vec<f32> = (0..dims)
-                .map(|k| {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
-                    (x as f32 / u32::MAX as f32) - 0.5 + if k < 3 { 0.6 } else { 0.0 }
-                })
-                .collect();
-            let norm = v.iter().map(|a| a * a).sum::<f32>().sqrt();
-            data.extend(v.into_iter().map(|a| a / norm));
-        }
+        let data: Vec<f32> = (0..n)
+            .flat_map(|i| crate::testing::unit_vector(i as u32, dims, 3, 0.6))
+            .collect();
         let items: Vec<CatalogueItem> = (0..n)
             .map(|i| CatalogueItem {
                 id: format!("i{i}"),
