@@ -205,7 +205,11 @@ fn build(args: BuildArgs) -> Result<(), CliError> {
         }
     };
     let total = count_lines(&args.catalogue)?;
-    let mut progress = Progress::new("embedding items");
+    let mut progress = Progress::new(if args.vectors.is_some() {
+        "assembling items"
+    } else {
+        "embedding items"
+    });
     let threads = args
         .threads
         .unwrap_or_else(localrec::offline::index_build::default_threads);
