@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use localrec::encoder::Embeddings;
-use localrec::offline::eval::collaborative::{learn_collab, LearnOptions};
+use localrec::offline::eval::collaborative::{learn_collab, LearnOptions, Validation};
 use localrec::offline::index_build::IndexLayout;
 use localrec::{
     read_catalogue, read_events, CatalogueIndex, Encoder, Event, ProfileSettings, Quant,
@@ -191,20 +191,37 @@ fn main() -> Result<(), Failure> {
     let index = CatalogueIndex::build(&tiny()?, &chosen, 80, |_, _| {})?;
     let rec = Recommender::new(tiny()?, index)?;
     let popularity = rec.index().popularity().to_vec();
-    let (model, _) = learn_collab(
+    let options = LearnOptions::with_grid(4);
+    let validation = Validation::prepare(
         &rec,
         &kept,
         &popularity,
         &HashMap::new(),
-        &LearnOptions::with_grid(4),
+        &options,
         |_, _, _| {},
     )?;
+    let (model, _) = learn_collab(&rec, &validation, &popularity, &options, |_, _, _| {})?;
     let collab_index = rec.index().clone().with_collab(model)?;
     write(
         out,
         "index",
         "amazon-40-collab.lri",
         collab_index.as_bytes(),
+    )?;
+    // The same factors regularised per interaction (Spark's ALS): section version 2.
+    let spark_like = {
+        let mut options = options.clone();
+        for c in &mut options.candidates {
+            c.scaling = localrec::rec::collab::RegularizationScaling::PerInteraction;
+        }
+        options.candidates.truncate(1);
+        learn_collab(&rec, &validation, &popularity, &options, |_, _, _| {})?.0
+    };
+    write(
+        out,
+        "index",
+        "amazon-40-collab-scaled.lri",
+        rec.index().clone().with_collab(spark_like)?.as_bytes(),
     )?;
 
     // Profiles: an empty one and three Amazon users replayed.
