@@ -1446,7 +1446,9 @@ fn index_build_assembles_item_factors_trained_elsewhere() {
     let inspect = localrec(&["index", "inspect", &path("given.lri")], b"");
     let text = String::from_utf8_lossy(&inspect.stdout).to_string();
     assert!(
-        text.contains("collab:     4 factors, 8 of 22 items with factors, λ=0.1, α=10"),
+        text.contains(
+            "collab:     4 factors, 8 of 22 items with factors, λ=0.1 per interaction, α=10"
+        ),
         "{text}"
     );
     assert!(text.contains("vectors sha256: "), "{text}");

@@ -494,8 +494,13 @@ fn inspect(file: &std::path::Path) -> Result<(), CliError> {
         Some(c) => {
             let b = c.blend();
             println!(
-                "collab:     {} factors, {} of {} items with factors, λ={}, α={}, blend text {:.2} / collaborative {:.2} / popularity {:.2}",
-                c.k(), c.items_with_factors(), c.items(), c.regularization(), c.confidence(), b.text, b.collaborative, b.popularity
+                "collab:     {} factors, {} of {} items with factors, λ={}{}, α={}, blend text {:.2} / collaborative {:.2} / popularity {:.2}",
+                c.k(), c.items_with_factors(), c.items(), c.regularization(),
+                match c.scaling() {
+                    localrec::rec::collab::RegularizationScaling::None => "",
+                    localrec::rec::collab::RegularizationScaling::PerInteraction => " per interaction",
+                },
+                c.confidence(), b.text, b.collaborative, b.popularity
             );
         }
         None => println!("collab:     none (built without interactions)"),
