@@ -101,8 +101,9 @@ def parse_args(argv=None):
     p.add_argument(
         "--reg-param",
         type=float,
-        default=0.05,
-        help="ALS regParam (Spark scales it by each user's / item's interaction count)",
+        default=1.0,
+        help="ALS regParam (Spark scales it by each user's / item's interaction count); "
+        "tune it with the validation NDCG@10 `index build` prints",
     )
     p.add_argument("--alpha", type=float, default=20.0, help="confidence slope: c = 1 + alpha*r")
     p.add_argument("--max-iter", type=int, default=15, help="ALS sweeps")

@@ -14,7 +14,7 @@
 #                        ALS); on the Magazine events and on N synthetic events (Zipf
 #                        item popularity over the Magazine ids, seeded:
 #                        synthetic_events.py). Same settings on both sides: rank 64,
-#                        regParam 0.05 scaled per interaction (Spark's rule), α 20,
+#                        regParam 1 scaled per interaction (Spark's rule), α 20,
 #                        15 sweeps.
 #
 # Prints a markdown table with the date, the CPU and the command; everything is
@@ -28,7 +28,7 @@ data="$shared/data/amazon-magazine"
 venv=target/spark-venv
 out=target/spark-measure
 model="${LOCALREC_MODEL:-models/build/minilm-l6-v2-int8.lrm}"
-rank=64 reg=0.05 alpha=20 iters=15
+rank=64 reg=1 alpha=20 iters=15
 
 [[ -f "$model" ]] || { echo "measure: $model is missing: run bash scripts/setup.sh" >&2; exit 1; }
 if ! "$venv/bin/python" -c "import pyspark, numpy" 2>/dev/null; then
