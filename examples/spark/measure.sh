@@ -75,7 +75,7 @@ factors() {
   t0=$(now)
   "$bin" factors train --catalogue "$out/catalogue.jsonl" --events "$events" --rank $rank \
     --reg-param $reg --reg-scaling per-interaction --alpha $alpha --max-iter $iters \
-    -o "$out/one-process-factors-$set.jsonl"
+    -o "$out/one-process-factors-$set.jsonl" >&2
   t1=$(now)
   one_s[$set]=$(secs "$t0" "$t1")
   one_rate[$set]=$(rate "${count[$set]}" "${one_s[$set]}")
