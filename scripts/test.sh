@@ -2,7 +2,7 @@
 # Runs every test: native unit + integration tests (cargo test, including
 # parity with PyTorch on ../shared/reference), the GPU tests on lavapipe, a
 # fuzzing smoke run of every parser (fuzz/run.sh: the seeds and past crashes
-# replayed, then 12 s each), then the wasm build and the browser tests in
+# replayed, then 12 s each), the Spark example job (examples/spark/test.sh), then the wasm build and the browser tests in
 # Chromium, Firefox ESR and WebKitGTK (node --test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,5 +15,7 @@ cargo test --all-targets
 # adapter fails them instead of passing silently.
 cargo test --all-targets -- --ignored
 bash fuzz/run.sh smoke
+# The Spark example (issue 22): PySpark local mode on Amazon Magazine (~11 min).
+bash examples/spark/test.sh
 bash scripts/build-wasm.sh
 node --test --test-concurrency=1 tests/browser/*.test.mjs
