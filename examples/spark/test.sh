@@ -42,7 +42,12 @@ for f in Magazine_Subscriptions_5.json.gz meta_Magazine_Subscriptions.json.gz; d
   [[ -f "$data/$f" ]] || fail "$data/$f is missing (set LOCALREC_SHARED)"
 done
 [[ -f "$model" ]] || fail "$model is missing: run bash scripts/setup.sh"
-command -v java >/dev/null || fail "Spark needs Java 17 or newer on PATH (Debian: openjdk-17-jre-headless)"
+if ! command -v java >/dev/null; then
+  step "installing Java 17 (Debian openjdk-17-jre-headless)"
+  sudo_=""; [[ $(id -u) == 0 ]] || sudo_=sudo
+  $sudo_ apt-get install -y -q openjdk-17-jre-headless >/dev/null ||
+    fail "Spark needs Java 17 or newer on PATH (Debian: openjdk-17-jre-headless)"
+fi
 
 if ! "$venv/bin/python" -c "import pyspark, numpy" 2>/dev/null; then
   step "installing PySpark into $venv"
